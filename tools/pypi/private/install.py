@@ -15,11 +15,11 @@ import subprocess
 import sys
 
 # pip prints, under "THESE PACKAGES DO NOT MATCH THE HASHES ...":
-#     waitress==3.0.2 from https://.../waitress-3.0.2-py3-none-any.whl:
+#     waitress==3.0.2 from https://.../waitress-3.0.2-py3-none-any.whl (from -r LOCK (line 9)):
 #         Expected sha256 abc...
 #              Got        def...
 _MISMATCH = re.compile(
-    r"^\s+(?P<req>\S+)(?: from (?P<url>\S+?))?:\s*\n"
+    r"^\s+(?P<req>\S+)(?: from (?P<url>\S+?))?(?: \(from .*\))?:\s*\n"
     r"\s+Expected sha256 (?P<expected>[0-9a-f]+)\s*\n"
     r"(?:\s+or .*\n)*"
     r"\s+Got\s+(?P<got>[0-9a-f]+)",
