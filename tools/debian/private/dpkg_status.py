@@ -1,0 +1,123 @@
+"""Write the dpkg status files that let scanners see what an image contains.
+
+    dpkg_status.py --control libc6.control [--control ...]
+                   [--md5sums libc6=libc6.md5sums ...] --output-dir DIR
+
+No dpkg runs in a distroless image, so there is no /var/lib/dpkg/status.
+Like distroless, each package gets its own file instead:
+DIR/var/lib/dpkg/status.d/<package> holds the package's control paragraph,
+with "Status: install ok installed" added after its Package field as dpkg
+would record it. Trivy and syft read each file in status.d (but the
+*.md5sums) as a dpkg status database. An optional <package>.md5sums beside
+it (the package's own md5sums) tells syft which files the package owns.
+
+Files are named by the Package field alone, also for Multi-Arch: same
+packages: an image holds one architecture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+STATUS_DIR = Path("var/lib/dpkg/status.d")
+STATUS_LINE = "Status: install ok installed"
+
+# Debian Policy 5.6.7; it also keeps names safe to use as file names.
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+class StatusError(Exception):
+    """A control file that cannot be turned into a status entry."""
+
+
+def package_name(paragraph: str, source: Path) -> str:
+    match = re.search(r"^Package:[ \t]*(\S+)[ \t]*$", paragraph, re.MULTILINE)
+    if not match:
+        raise StatusError(f"{source}: no Package field")
+    if not PACKAGE_NAME.fullmatch(match[1]):
+        raise StatusError(f"{source}: invalid package name {match[1]!r}")
+    return match[1]
+
+
+def status_entry(control: str, source: Path) -> tuple[str, str]:
+    """The package name and its status.d text for one control paragraph."""
+    paragraph = control.strip("\n")
+    if not paragraph or "\n\n" in paragraph:
+        raise StatusError(f"{source}: expected exactly one control paragraph")
+    name = package_name(paragraph, source)
+    lines = [line for line in paragraph.split("\n") if not line.startswith("Status:")]
+    # dpkg writes Status right after Package; keep that order.
+    package_line = next(
+        i for i, line in enumerate(lines) if line.startswith("Package:")
+    )
+    lines.insert(package_line + 1, STATUS_LINE)
+    return name, "\n".join(lines) + "\n"
+
+
+def parse_md5sums_args(values: list[str]) -> dict[str, Path]:
+    md5sums: dict[str, Path] = {}
+    for value in values:
+        name, separator, path = value.partition("=")
+        if not separator or not name or not path:
+            raise StatusError(f"--md5sums {value!r}: expected PACKAGE=FILE")
+        md5sums[name] = Path(path)
+    return md5sums
+
+
+def write_status(
+    controls: list[Path], md5sums: dict[str, Path], output_dir: Path
+) -> list[str]:
+    """Writes one status file per control file; returns the package names."""
+    directory = output_dir / STATUS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    names: list[str] = []
+    for control in controls:
+        name, text = status_entry(control.read_text(encoding="utf-8"), control)
+        if name in names:
+            raise StatusError(f"{control}: package {name} is listed twice")
+        names.append(name)
+        (directory / name).write_text(text, encoding="utf-8")
+    unknown = sorted(set(md5sums) - set(names))
+    if unknown:
+        raise StatusError(
+            f"--md5sums for packages without --control: {', '.join(unknown)}"
+        )
+    for name, path in md5sums.items():
+        (directory / f"{name}.md5sums").write_bytes(path.read_bytes())
+    return names
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--control",
+        action="append",
+        type=Path,
+        default=[],
+        required=True,
+        help="a package's control file (repeat)",
+    )
+    parser.add_argument(
+        "--md5sums",
+        action="append",
+        default=[],
+        metavar="PACKAGE=FILE",
+        help="a package's md5sums file (repeat)",
+    )
+    parser.add_argument(
+        "--output-dir", required=True, type=Path, help="root of the tree to write"
+    )
+    args = parser.parse_args(argv)
+    try:
+        write_status(args.control, parse_md5sums_args(args.md5sums), args.output_dir)
+    except (StatusError, OSError, UnicodeDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
