@@ -1,0 +1,1 @@
+"""hello: a small production-grade HTTP greeting service (WSGI, served by waitress)."""

@@ -1,0 +1,70 @@
+"""Build information stamped into the artifact at build time.
+
+The build writes build_info.json next to this module, for example
+{"version": "1.2.3", "revision": "0123abc", "build_time": "2024-05-01T12:00:00Z"}.
+A development checkout has no such file, so fixed placeholders stand in: never the
+current time, so that an unstamped build stays reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+DEFAULT_PATH = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "build_info.json"
+)
+
+PLACEHOLDER_VERSION = "0.0.0-dev"
+PLACEHOLDER_REVISION = "unknown"
+PLACEHOLDER_BUILD_TIME = "1970-01-01T00:00:00Z"
+
+
+class BuildInfoError(ValueError):
+    """build_info.json exists but cannot be used."""
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    version: str = PLACEHOLDER_VERSION
+    revision: str = PLACEHOLDER_REVISION
+    build_time: str = PLACEHOLDER_BUILD_TIME
+
+
+def load_build_info(path: str | os.PathLike[str] | None = None) -> BuildInfo:
+    """Read build info from path (default: build_info.json beside this module).
+
+    A missing file or a missing or empty key falls back to the placeholder; extra
+    keys are ignored. A file that is not a JSON object of strings raises
+    BuildInfoError, so that a broken artifact fails at start-up, not per request.
+    """
+    path = DEFAULT_PATH if path is None else path
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except FileNotFoundError:
+        return BuildInfo()
+    except OSError as err:
+        raise BuildInfoError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as err:  # also covers bytes that are not UTF-8
+        raise BuildInfoError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise BuildInfoError(f"{path}: expected a JSON object")
+    defaults = BuildInfo()
+    return BuildInfo(
+        version=_field(data, "version", defaults.version, path),
+        revision=_field(data, "revision", defaults.revision, path),
+        build_time=_field(data, "build_time", defaults.build_time, path),
+    )
+
+
+def _field(data: dict[str, object], key: str, default: str, path: object) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise BuildInfoError(f"{path}: {key!r} must be a string")
+    return value
