@@ -18,8 +18,17 @@ from pathlib import Path
 WARNINGS = "-module-docstring,-function-docstring,-function-docstring-args,-function-docstring-header,-print"
 
 
+def runfiles_dir() -> Path:
+    if "RUNFILES_DIR" in os.environ:
+        return Path(os.environ["RUNFILES_DIR"])
+    for parent in Path(sys.argv[0]).absolute().parents:
+        if parent.name.endswith(".runfiles"):
+            return parent
+    raise SystemExit("buildifier.py: cannot find the runfiles directory")
+
+
 def runfile(path: str) -> Path:
-    root = Path(os.environ.get("RUNFILES_DIR", Path(sys.argv[0]).parent))
+    root = runfiles_dir()
     for candidate in (root / path, root / "_main" / path):
         if candidate.exists():
             return candidate.absolute()
@@ -52,7 +61,7 @@ def main(mode: str, buildifier: str) -> int:
     result = subprocess.run(command, cwd=workspace, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         print(result.stdout + result.stderr, file=sys.stderr)
-        print("Starlark files are not formatted; fix with: ./tools/bazel run //tools/buildifier:fix", file=sys.stderr)
+        print("Starlark files are not formatted or have lint warnings; ./tools/bazel run //tools/buildifier:fix fixes most.", file=sys.stderr)
         return 1
     print(f"buildifier: {len(files)} files formatted and lint-clean")
     return 0

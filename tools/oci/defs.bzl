@@ -1,0 +1,18 @@
+"""Public API of the project's OCI rules, shaped like rules_oci's.
+
+    load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_layer", "oci_load", "oci_push", "py_image_layers")
+
+Switching to rules_oci is meant to be a change of load statement for
+oci_image, oci_image_index, oci_load and oci_push; see README.md here for
+the differences.
+"""
+
+load("//tools/oci/private:image.bzl", _oci_image = "oci_image")
+load("//tools/oci/private:image_index.bzl", _oci_image_index = "oci_image_index")
+load("//tools/oci/private:layer.bzl", _oci_layer = "oci_layer")
+load("//tools/oci/private:py_image_layers.bzl", _py_image_layers = "py_image_layers")
+
+oci_image = _oci_image
+oci_image_index = _oci_image_index
+oci_layer = _oci_layer
+py_image_layers = _py_image_layers

@@ -1,0 +1,142 @@
+"""oci_image: one image for one platform, as an OCI image layout directory."""
+
+load(":layer.bzl", "LAYER_TOOL_ATTRS", "run_layer_tool")
+load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
+
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+def _is_user_part(text):
+    return bool(text) and all([c in _NAME_CHARS for c in text.elems()]) and not text.startswith("-")
+
+def check_user(user):
+    """Fails unless `user` is NAME, UID, UID:GID or NAME:GROUP."""
+    if not user:
+        return
+    name, sep, group = user.partition(":")
+    if not _is_user_part(name) or (sep and not _is_user_part(group)):
+        fail("user: {} is not a user; expected NAME, UID, UID:GID or NAME:GROUP, e.g. \"65532:65532\"".format(repr(user)), attr = "user")
+
+def check_port(port):
+    """Fails unless `port` is N, N/tcp or N/udp with N in 1..65535."""
+    number, sep, protocol = port.partition("/")
+    if (not number.isdigit() or not (int(number) >= 1 and int(number) <= 65535) or
+        (sep and protocol not in ("tcp", "udp"))):
+        fail("exposed_ports: {} is not a port; expected N, N/tcp or N/udp with N from 1 to 65535".format(repr(port)), attr = "exposed_ports")
+
+def _platform(ctx):
+    if ctx.attr.architecture:
+        arch = ctx.attr.architecture
+    elif ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]):
+        arch = "arm64"
+    else:
+        arch = "amd64"
+    variant = ctx.attr.variant or ("v8" if arch == "arm64" else "")
+    return "/".join([ctx.attr.os, arch] + ([variant] if variant else []))
+
+def _collect_layers(ctx):
+    """Layers of `tars` in order; foreign tars are normalised and recompressed."""
+    layers = []
+    seen = {}
+    for index, target in enumerate(ctx.attr.tars):
+        if OciLayerInfo in target:
+            info = target[OciLayerInfo]
+            for path, origin in info.paths.items():
+                if path in seen and seen[path] != origin:
+                    fail("tars: /{} is written by two layers with different content: {} and {}".format(path, seen[path], origin), attr = "tars")
+                seen[path] = origin
+            layers.extend(info.layers)
+            continue
+        for n, f in enumerate(target[DefaultInfo].files.to_list()):
+            layers.append(run_layer_tool(ctx, "{}_layers/{}_{}".format(ctx.label.name, index, n), tars = [f]))
+    return layers
+
+def _oci_image_impl(ctx):
+    check_user(ctx.attr.user)
+    for port in ctx.attr.exposed_ports:
+        check_port(port)
+    if ctx.attr.workdir and not ctx.attr.workdir.startswith("/"):
+        fail("workdir: {} must be an absolute path".format(repr(ctx.attr.workdir)), attr = "workdir")
+    platform = _platform(ctx)
+    base = None
+    if ctx.attr.base:
+        if OciImageInfo in ctx.attr.base:
+            base_info = ctx.attr.base[OciImageInfo]
+            if base_info.platform != platform:
+                fail("base: {} is built for {}, this image for {}; give a base per platform with select()".format(ctx.attr.base.label, base_info.platform, platform), attr = "base")
+            base = base_info.layout
+        else:
+            base = ctx.file.base
+    layers = _collect_layers(ctx)
+
+    layout = ctx.actions.declare_directory(ctx.label.name)
+    digest = ctx.actions.declare_file(ctx.label.name + ".digest")
+    args = ctx.actions.args()
+    args.add("--output", layout.path).add("--platform", platform).add("--digest-out", digest)
+    if base:
+        args.add("--base", base.path)
+    for layer in layers:
+        args.add("--layer", "{}={}".format(layer.blob.path, layer.descriptor.path))
+        args.add("--history-created-by", "bazel build " + layer.origin)
+    if ctx.attr.entrypoint:
+        args.add("--entrypoint", json.encode(ctx.attr.entrypoint))
+    if ctx.attr.cmd:
+        args.add("--cmd", json.encode(ctx.attr.cmd))
+    for key, value in ctx.attr.env.items():
+        args.add("--env", "{}={}".format(key, value))
+    if ctx.attr.user:
+        args.add("--user", ctx.attr.user)
+    if ctx.attr.workdir:
+        args.add("--workdir", ctx.attr.workdir)
+    args.add_all(ctx.attr.exposed_ports, before_each = "--exposed-port")
+    for key, value in sorted(ctx.attr.labels.items()):
+        args.add("--label", "{}={}".format(key, value))
+    for key, value in sorted(ctx.attr.annotations.items()):
+        args.add("--annotation", "{}={}".format(key, value))
+    if ctx.attr.created:
+        args.add("--created", ctx.attr.created)
+
+    # SOURCE_DATE_EPOCH (--action_env) is the only variable the action sees.
+    env = {}
+    if "SOURCE_DATE_EPOCH" in ctx.configuration.default_shell_env:
+        env["SOURCE_DATE_EPOCH"] = ctx.configuration.default_shell_env["SOURCE_DATE_EPOCH"]
+    ctx.actions.run(
+        executable = ctx.executable._image_tool,
+        arguments = [args],
+        inputs = ([base] if base else []) + [f for layer in layers for f in (layer.blob, layer.descriptor)],
+        outputs = [layout, digest],
+        env = env,
+        mnemonic = "OciImage",
+        progress_message = "Writing image layout %{label} (" + platform + ")",
+    )
+    return [
+        DefaultInfo(files = depset([layout]), runfiles = ctx.runfiles(files = [layout])),
+        OciImageInfo(layout = layout, platform = platform),
+        OutputGroupInfo(digest = depset([digest])),
+    ]
+
+oci_image = rule(
+    implementation = _oci_image_impl,
+    doc = """An OCI image for one platform, written as an OCI image layout directory.
+
+Attribute names and behaviour follow rules_oci's `oci_image`; differences are in
+tools/oci/README.md.""",
+    attrs = dict(
+        base = attr.label(allow_single_file = True, doc = "An oci_image (or an OCI layout directory) to start from; none: scratch."),
+        tars = attr.label_list(allow_files = True, doc = "Layers, in order: oci_layer / py_image_layers targets or any .tar[.gz|.xz|.zst]."),
+        entrypoint = attr.string_list(doc = "Entrypoint, exec form."),
+        cmd = attr.string_list(doc = "Default arguments, exec form."),
+        env = attr.string_dict(doc = "Environment; overrides the base's by key."),
+        user = attr.string(doc = "NAME, UID, UID:GID or NAME:GROUP."),
+        workdir = attr.string(doc = "Absolute working directory."),
+        exposed_ports = attr.string_list(doc = "Ports: N, N/tcp or N/udp."),
+        labels = attr.string_dict(doc = "Config labels (org.opencontainers.image.*)."),
+        annotations = attr.string_dict(doc = "Manifest annotations."),
+        created = attr.string(doc = "RFC 3339 creation time; default SOURCE_DATE_EPOCH, else the epoch."),
+        os = attr.string(default = "linux", doc = "Image OS."),
+        architecture = attr.string(doc = "Image architecture; default: from the target platform (amd64 or arm64)."),
+        variant = attr.string(doc = "Architecture variant; default v8 for arm64."),
+        _aarch64 = attr.label(default = "@platforms//cpu:aarch64"),
+        _image_tool = attr.label(default = "//tools/oci/private:image", executable = True, cfg = "exec"),
+        **LAYER_TOOL_ATTRS
+    ),
+)

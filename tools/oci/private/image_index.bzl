@@ -1,0 +1,61 @@
+"""oci_image_index: a multi-platform image index, each image built for its platform."""
+
+load(":providers.bzl", "OciImageInfo")
+
+def _platforms_transition_impl(settings, attr):
+    if not attr.platforms:
+        return {"default": {"//command_line_option:platforms": settings["//command_line_option:platforms"]}}
+    return {
+        str(platform): {"//command_line_option:platforms": [str(platform)]}
+        for platform in attr.platforms
+    }
+
+_platforms_transition = transition(
+    implementation = _platforms_transition_impl,
+    inputs = ["//command_line_option:platforms"],
+    outputs = ["//command_line_option:platforms"],
+)
+
+def _oci_image_index_impl(ctx):
+    layouts = []
+    for configured in ctx.split_attr.images.values():
+        for image in configured:
+            if OciImageInfo not in image:
+                fail("images: {} is not an oci_image".format(image.label), attr = "images")
+            layouts.append(image[OciImageInfo].layout)
+    layout = ctx.actions.declare_directory(ctx.label.name)
+    digest = ctx.actions.declare_file(ctx.label.name + ".digest")
+    args = ctx.actions.args()
+    args.add("--output", layout.path).add("--digest-out", digest)
+    args.add_all(layouts, before_each = "--image", expand_directories = False)
+    for key, value in sorted(ctx.attr.annotations.items()):
+        args.add("--annotation", "{}={}".format(key, value))
+    ctx.actions.run(
+        executable = ctx.executable._index_tool,
+        arguments = [args],
+        inputs = layouts,
+        outputs = [layout, digest],
+        mnemonic = "OciImageIndex",
+        progress_message = "Writing image index %{label}",
+    )
+    return [
+        DefaultInfo(files = depset([layout]), runfiles = ctx.runfiles(files = [layout])),
+        OutputGroupInfo(digest = depset([digest]), images = depset(layouts)),
+    ]
+
+oci_image_index = rule(
+    implementation = _oci_image_index_impl,
+    doc = """A multi-platform image index, as an OCI layout directory.
+
+With `platforms`, every image in `images` is built once per platform through a
+transition (so BUILD files pick per-platform inputs with select()), as in
+rules_oci. Its index.json names the index and also each platform's manifest,
+so tools that cannot read nested indexes can still unpack one platform.""",
+    attrs = {
+        "images": attr.label_list(mandatory = True, cfg = _platforms_transition, doc = "oci_image targets."),
+        "platforms": attr.label_list(doc = "Platforms to build each image for, e.g. //platforms:linux_arm64."),
+        "annotations": attr.string_dict(doc = "Index annotations."),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+        "_index_tool": attr.label(default = "//tools/oci/private:index", executable = True, cfg = "exec"),
+    },
+)

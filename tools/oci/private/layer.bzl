@@ -1,0 +1,141 @@
+"""oci_layer: a deterministic layer from files, directories, symlinks and tars."""
+
+load(":providers.bzl", "OciLayerInfo")
+
+def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix = "", inputs = []):
+    """Registers one layer.py action; returns struct(blob, descriptor, listing).
+
+    Args:
+        ctx: rule context with a `_layer_tool` attribute.
+        name: output file prefix.
+        specs: Files with layer.py specs.
+        tars: tar Files merged in.
+        excludes: globs of tar members to drop.
+        strip_prefix: prefix removed from tar member names.
+        inputs: other Files the spec names as sources (a list or depset).
+
+    Returns:
+        struct(blob, descriptor, listing, origin) of the new layer.
+    """
+    blob = ctx.actions.declare_file(name + ".tar.gz")
+    descriptor = ctx.actions.declare_file(name + ".json")
+    listing = ctx.actions.declare_file(name + ".listing")
+    args = ctx.actions.args()
+    args.add("--output", blob).add("--descriptor", descriptor).add("--listing", listing)
+    args.add_all(specs, before_each = "--spec")
+    args.add_all(tars, before_each = "--tar")
+    args.add_all(excludes, before_each = "--exclude")
+    if strip_prefix:
+        args.add("--strip-prefix", strip_prefix)
+    ctx.actions.run(
+        executable = ctx.executable._layer_tool,
+        arguments = [args],
+        inputs = depset(specs + tars, transitive = [inputs if type(inputs) == "depset" else depset(inputs)]),
+        outputs = [blob, descriptor, listing],
+        mnemonic = "OciLayer",
+        progress_message = "Building layer %{output}",
+    )
+    return struct(blob = blob, descriptor = descriptor, listing = listing, origin = str(ctx.label))
+
+LAYER_TOOL_ATTRS = {
+    "_layer_tool": attr.label(default = "//tools/oci/private:layer", executable = True, cfg = "exec"),
+}
+
+def image_path(path, attribute):
+    """Normalises an image path, failing on `..` or emptiness.
+
+    Args:
+        path: a path inside the image, e.g. "/etc/passwd".
+        attribute: the attribute named in the error.
+
+    Returns:
+        The path without leading slash, e.g. "etc/passwd".
+    """
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        fail("{}: {} is not a valid path inside the image".format(attribute, repr(path)))
+    return "/".join(parts)
+
+def _owner(owners, path):
+    owner = owners.get("/" + path, owners.get(path, "0:0"))
+    uid, _, gid = owner.partition(":")
+    if not uid.isdigit() or not gid.isdigit():
+        fail("owners: {} for {} must be UID:GID, numbers".format(repr(owner), path))
+    return int(uid), int(gid)
+
+def _mode(modes, path, default):
+    mode = modes.get("/" + path, modes.get(path, default))
+    if mode and not is_octal_mode(mode):
+        fail("modes: {} for {} must be an octal mode such as 0644".format(repr(mode), path))
+    return mode
+
+def is_octal_mode(text):
+    """True for modes such as 644, 0644 or 1777 (Starlark has no regular expressions)."""
+    digits = text[1:] if len(text) == 5 and text.startswith("0") else text
+    return len(digits) in (3, 4) and all([c in "01234567" for c in digits.elems()])
+
+def _oci_layer_impl(ctx):
+    entries = []
+    paths = {}
+    modes = ctx.attr.modes
+    owners = ctx.attr.owners
+    for target, destination in ctx.attr.files.items():
+        files = target[DefaultInfo].files.to_list()
+        for f in files:
+            if len(files) == 1 and not destination.endswith("/"):
+                path = image_path(destination, "files")
+            else:
+                path = image_path(destination + "/" + f.basename, "files")
+            uid, gid = _owner(owners, path)
+            entry = {"path": path, "type": "file", "source": f.path, "uid": uid, "gid": gid}
+            mode = _mode(modes, path, None)
+            if mode:
+                entry["mode"] = mode
+            entries.append(entry)
+            paths[path] = str(target.label)
+    for directory in ctx.attr.directories:
+        path = image_path(directory, "directories")
+        uid, gid = _owner(owners, path)
+        entries.append({"path": path, "type": "dir", "mode": _mode(modes, path, "0755"), "uid": uid, "gid": gid})
+    for link, target in ctx.attr.symlinks.items():
+        path = image_path(link, "symlinks")
+        entries.append({"path": path, "type": "symlink", "target": target})
+        paths[path] = "{} (symlink to {})".format(ctx.label, target)
+    spec = ctx.actions.declare_file(ctx.label.name + ".spec.json")
+    ctx.actions.write(spec, json.encode({"entries": entries}))
+    layer = run_layer_tool(
+        ctx,
+        ctx.label.name,
+        [spec],
+        tars = ctx.files.tars,
+        excludes = ctx.attr.excludes,
+        strip_prefix = ctx.attr.strip_prefix,
+        inputs = ctx.files.files,
+    )
+    return [
+        DefaultInfo(files = depset([layer.blob])),
+        OciLayerInfo(layers = [layer], paths = paths),
+        OutputGroupInfo(listing = depset([layer.listing])),
+    ]
+
+oci_layer = rule(
+    implementation = _oci_layer_impl,
+    doc = """A deterministic tar+gzip layer (sorted entries, mtime 0, numeric owners, pinned gzip).
+
+Plays the part of `tar` / `pkg_tar` in a rules_oci setup; its output can be used
+in `oci_image(tars = ...)`, and so can any tar those rules make.""",
+    attrs = dict(
+        files = attr.label_keyed_string_dict(
+            allow_files = True,
+            doc = "Files -> destination: a path for a single file, or a directory (ending in /) for several.",
+        ),
+        directories = attr.string_list(doc = "Directories to create (mode from `modes`, default 0755)."),
+        symlinks = attr.string_dict(doc = "Link path -> link target."),
+        modes = attr.string_dict(doc = "Path -> octal mode, e.g. {\"/tmp\": \"1777\"}. Files default to 0644 (0755 if executable)."),
+        owners = attr.string_dict(doc = "Path -> \"UID:GID\"; default 0:0."),
+        tars = attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"], doc = "Tars merged into the layer."),
+        excludes = attr.string_list(doc = "Globs of tar members to drop, e.g. usr/share/doc/*."),
+        strip_prefix = attr.string(doc = "Prefix removed from tar member names."),
+        **LAYER_TOOL_ATTRS
+    ),
+)

@@ -1,0 +1,112 @@
+"""py_image_layers: a py_binary as image layers split by how often they change."""
+
+load("@rules_python//python:defs.bzl", "PyInfo")
+load(":layer.bzl", "LAYER_TOOL_ATTRS", "image_path", "run_layer_tool")
+load(":providers.bzl", "OciLayerInfo")
+
+def _runfiles_path(f):
+    """Path of a file inside the runfiles tree: "_main/services/..." or "<repo>/...". """
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return "_main/" + f.short_path
+
+def _import_root(path, roots):
+    """The longest import root that contains `path`, or None."""
+    best = None
+    for root in roots:
+        if path.startswith(root + "/") and (best == None or len(root) > len(best)):
+            best = root
+    return best
+
+def _layer_for(ctx, name, files, destination_dir):
+    """One layer of `files` (list of (File, relative image path)), with deterministic .pyc files."""
+    prefix = image_path(destination_dir, "app_dir/site_packages_dir")
+    entries = [{"path": prefix + "/" + rel, "type": "file", "source": f.path, "mode": "0644"} for f, rel in files]
+    spec = ctx.actions.declare_file("{}_{}.spec.json".format(ctx.label.name, name))
+    ctx.actions.write(spec, json.encode({"entries": entries}))
+
+    sources = [(f, rel) for f, rel in files if rel.endswith(".py")]
+    pyc_dir = ctx.actions.declare_directory("{}_{}_pyc".format(ctx.label.name, name))
+    pyc_spec = ctx.actions.declare_file("{}_{}.pyc.spec.json".format(ctx.label.name, name))
+    args = ctx.actions.args()
+    args.add("--python", ctx.attr.python).add("--output-dir", pyc_dir.path)
+    args.add("--image-prefix", "/" + prefix).add("--spec-out", pyc_spec)
+    args.add_all(["{}={}".format(f.path, rel) for f, rel in sources])
+    ctx.actions.run(
+        executable = ctx.executable._pyc_tool,
+        arguments = [args],
+        inputs = [f for f, _ in sources],
+        outputs = [pyc_dir, pyc_spec],
+        mnemonic = "PycCompile",
+        progress_message = "Compiling %{label} " + name + " to .pyc",
+    )
+
+    # Sources first, then their bytecode: one layer from both specs.
+    layer = run_layer_tool(
+        ctx,
+        "{}_{}".format(ctx.label.name, name),
+        [spec, pyc_spec],
+        inputs = depset([f for f, _ in files] + [pyc_dir]),
+    )
+    return layer, {prefix + "/" + rel: str(ctx.label) for _, rel in files}
+
+def _py_image_layers_impl(ctx):
+    binary = ctx.attr.binary
+    roots = binary[PyInfo].imports.to_list()
+    first_party = []
+    third_party = []
+
+    # The binary's own launcher needs Bazel's runfiles tree: the image runs
+    # `python -m` instead.
+    launcher = binary[DefaultInfo].files_to_run.executable
+    for f in binary[DefaultInfo].default_runfiles.files.to_list():
+        if f == launcher or f.extension == "zip":
+            continue
+        path = _runfiles_path(f)
+        root = _import_root(path, roots)
+        if f.owner and f.owner.workspace_name:
+            if root == None:
+                continue  # e.g. console scripts of a distribution: not importable, not shipped
+            third_party.append((f, path[len(root) + 1:]))
+        elif root != None:
+            first_party.append((f, path[len(root) + 1:]))
+        elif f.extension in ("py", "json", "txt", "toml", "cfg", "ini", "html", "css", "js"):
+            # Data outside any import root keeps its workspace path.
+            first_party.append((f, f.short_path))
+    layers = []
+    paths = {}
+    for name, files, destination in (
+        ("third_party", third_party, ctx.attr.site_packages_dir),
+        ("app", first_party, ctx.attr.app_dir),
+    ):
+        if not files:
+            continue
+        layer, layer_paths = _layer_for(ctx, name, sorted(files, key = lambda item: item[1]), destination)
+        layers.append(layer)
+        paths.update(layer_paths)
+    return [
+        DefaultInfo(files = depset([layer.blob for layer in layers])),
+        OciLayerInfo(layers = layers, paths = paths),
+        OutputGroupInfo(listing = depset([layer.listing for layer in layers])),
+    ]
+
+py_image_layers = rule(
+    implementation = _py_image_layers_impl,
+    doc = """Turns a py_binary into image layers, least often changed first.
+
+1. third-party distributions (from @pypi) under `site_packages_dir`;
+2. first-party code under `app_dir`, each file at its path below its import root.
+
+Each layer holds the sources and deterministic checked-hash .pyc files compiled
+for the image's Python, so a one-line change to first-party code changes only
+the app layer. Run the image with PYTHONPATH=<app_dir>:<site_packages_dir>.
+(rules_py's py_image_layer is the model; its layout differs, see README.md.)""",
+    attrs = dict(
+        binary = attr.label(mandatory = True, providers = [PyInfo], doc = "A py_binary (or py_library)."),
+        app_dir = attr.string(default = "/app", doc = "Image directory of first-party code."),
+        site_packages_dir = attr.string(default = "/app/site-packages", doc = "Image directory of third-party distributions."),
+        python = attr.string(default = "/usr/bin/python3.13", doc = "Interpreter that compiles .pyc: the image's Python version."),
+        _pyc_tool = attr.label(default = "//tools/oci/private:pyc", executable = True, cfg = "exec"),
+        **LAYER_TOOL_ATTRS
+    ),
+)
