@@ -12,7 +12,8 @@ A spec is {"entries": [ENTRY, ...]} where ENTRY is
      "mode": "0644", "uid": 0, "gid": 0}
     type    "file" (default), "dir", "symlink" or "hardlink"
     path    relative, normalized image path (no leading "/", no "." or "..")
-    source  files only: the input file whose content is copied (symlinks followed)
+    source  files only: the input file whose content is copied (symlinks followed;
+            relative paths are taken from the working directory)
     target  symlinks: the link text; hardlinks: the image path of the linked file
     mode    octal string; default 0755 for dirs, 0777 for symlinks, and for files
             0755 if the source has an execute bit, else 0644
@@ -24,10 +25,17 @@ names of owners, times and extended attributes dropped. --exclude GLOB (fnmatch,
 "*" also matches "/") drops matching tar members and everything below them.
 Compression is detected from the content; zstd uses the zstd command-line tool.
 
-The tar is POSIX ustar, entries sorted bytewise by path, parents always present,
-mtime fixed, empty owner names; a path longer than 100 bytes gets a PAX header with
-only "path"/"linkpath" (never times). The same path twice is fine if both are
-identical and an error naming both origins otherwise.
+The tar is POSIX ustar, entries sorted bytewise by path, parents always present
+(implicit ones 0755 root), mtime fixed, empty owner names; a path longer than 100
+bytes gets a PAX header with only "path"/"linkpath" (never times). In each group of
+hardlinks the bytewise-first path holds the content and the others link to it, so
+every link follows its target. The same path twice is fine if both are identical
+and an error naming both origins otherwise. Device files and FIFOs are rejected;
+whiteouts (.wh.*) are ordinary files and pass through.
+
+The gzip stream comes from ocilib.gzip_compressor fed in fixed 1 MiB chunks: the
+chunk size is part of the output format (changing it changes digests). Contents are
+held in memory while the layer is built, which suits layers of up to a few hundred MB.
 """
 
 from __future__ import annotations
@@ -509,7 +517,8 @@ def build_entries(entries: Iterable[Entry]) -> list[Entry]:
 
 
 def _fits(value: int, width: int) -> bool:
-    return 0 <= value < 8 ** (width - 1)
+    """Whether width-1 octal digits hold the value."""
+    return 0 <= value < 1 << (3 * (width - 1))
 
 
 def _octal(value: int, width: int) -> bytes:
