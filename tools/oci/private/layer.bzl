@@ -87,11 +87,11 @@ def _oci_layer_impl(ctx):
             else:
                 path = image_path(destination + "/" + f.basename, "files")
             uid, gid = _owner(owners, path)
-            entry = {"path": path, "type": "file", "source": f.path, "uid": uid, "gid": gid}
-            mode = _mode(modes, path, None)
-            if mode:
-                entry["mode"] = mode
-            entries.append(entry)
+
+            # Bazel marks every output executable, so the bit says nothing:
+            # files are 0644 unless `modes` says otherwise.
+            mode = _mode(modes, path, "0644")
+            entries.append({"path": path, "type": "file", "source": f.path, "mode": mode, "uid": uid, "gid": gid})
             paths[path] = str(target.label)
     for directory in ctx.attr.directories:
         path = image_path(directory, "directories")
@@ -131,7 +131,7 @@ in `oci_image(tars = ...)`, and so can any tar those rules make.""",
         ),
         directories = attr.string_list(doc = "Directories to create (mode from `modes`, default 0755)."),
         symlinks = attr.string_dict(doc = "Link path -> link target."),
-        modes = attr.string_dict(doc = "Path -> octal mode, e.g. {\"/tmp\": \"1777\"}. Files default to 0644 (0755 if executable)."),
+        modes = attr.string_dict(doc = "Path -> octal mode, e.g. {\"/tmp\": \"1777\"}. Files default to 0644, directories to 0755."),
         owners = attr.string_dict(doc = "Path -> \"UID:GID\"; default 0:0."),
         tars = attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"], doc = "Tars merged into the layer."),
         excludes = attr.string_list(doc = "Globs of tar members to drop, e.g. usr/share/doc/*."),

@@ -4,6 +4,19 @@ load("@rules_python//python:defs.bzl", "PyInfo")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "image_path", "run_layer_tool")
 load(":providers.bzl", "OciLayerInfo")
 
+def _host_platform_impl(_settings, _attr):
+    return {"//command_line_option:platforms": ["@local_config_platform//:host"]}
+
+# Python sources are the same on every platform, and @pypi installs wheels for
+# the build machine: the binary is analysed for the host, so the layers (and
+# their digests) are shared by every platform's image, and py_binary needs no
+# C++ toolchain for the target platform.
+_host_platform = transition(
+    implementation = _host_platform_impl,
+    inputs = [],
+    outputs = ["//command_line_option:platforms"],
+)
+
 def _runfiles_path(f):
     """Path of a file inside the runfiles tree: "_main/services/..." or "<repo>/...". """
     if f.short_path.startswith("../"):
@@ -51,7 +64,7 @@ def _layer_for(ctx, name, files, destination_dir):
     return layer, {prefix + "/" + rel: str(ctx.label) for _, rel in files}
 
 def _py_image_layers_impl(ctx):
-    binary = ctx.attr.binary
+    binary = ctx.attr.binary[0]
     roots = binary[PyInfo].imports.to_list()
     first_party = []
     third_party = []
@@ -67,6 +80,8 @@ def _py_image_layers_impl(ctx):
         if f.owner and f.owner.workspace_name:
             if root == None:
                 continue  # e.g. console scripts of a distribution: not importable, not shipped
+            if f.extension == "so" or ".so." in f.basename:
+                fail("binary: {} needs {}, a compiled extension built for the build machine; images are built for every platform, so only pure-Python distributions are supported".format(ctx.attr.binary[0].label, f.short_path), attr = "binary")
             third_party.append((f, path[len(root) + 1:]))
         elif root != None:
             first_party.append((f, path[len(root) + 1:]))
@@ -102,7 +117,8 @@ for the image's Python, so a one-line change to first-party code changes only
 the app layer. Run the image with PYTHONPATH=<app_dir>:<site_packages_dir>.
 (rules_py's py_image_layer is the model; its layout differs, see README.md.)""",
     attrs = dict(
-        binary = attr.label(mandatory = True, providers = [PyInfo], doc = "A py_binary (or py_library)."),
+        binary = attr.label(mandatory = True, providers = [PyInfo], cfg = _host_platform, doc = "A py_binary (or py_library); pure-Python third-party dependencies only."),
+        _allowlist_function_transition = attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         app_dir = attr.string(default = "/app", doc = "Image directory of first-party code."),
         site_packages_dir = attr.string(default = "/app/site-packages", doc = "Image directory of third-party distributions."),
         python = attr.string(default = "/usr/bin/python3.13", doc = "Interpreter that compiles .pyc: the image's Python version."),

@@ -1,0 +1,67 @@
+"""service_images: every image of one Python service, for every platform."""
+
+load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
+load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
+
+# Variant -> the base it is built on (a per-architecture image in this package).
+VARIANTS = {
+    "": "python3",
+    "_debug": "python3_debug",
+}
+
+def _per_arch(base):
+    return select(
+        {"@platforms//cpu:" + cpu: ":{}_{}".format(base, arch) for arch, cpu in (("amd64", "x86_64"), ("arm64", "aarch64"))},
+        no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
+    )
+
+def service_images(name, binary, module, port, labels):
+    """NAME, NAME_debug (indexes for every platform), NAME[_debug]_linux_ARCH and NAME[_debug]_load.
+
+    Args:
+        name: image name, e.g. "hello".
+        binary: the service's py_binary.
+        module: what `python -m` runs, e.g. "hello".
+        port: the port the service listens on.
+        labels: org.opencontainers.image.* labels.
+    """
+    py_image_layers(
+        name = name + "_layers",
+        binary = binary,
+    )
+    for variant, base in VARIANTS.items():
+        image = name + variant
+        oci_image(
+            name = image + "_image",
+            base = _per_arch(base),
+            tars = [":" + name + "_layers"],
+            # No shell: python runs the module directly.
+            entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
+            env = {
+                "PYTHONPATH": "/app:/app/site-packages",
+                # The root filesystem is read-only; the .pyc files are built in.
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONUNBUFFERED": "1",
+                "PORT": str(port),
+            },
+            exposed_ports = ["{}/tcp".format(port)],
+            labels = labels,
+            user = NONROOT,
+            workdir = "/app",
+        )
+        oci_image_index(
+            name = image,
+            images = [":" + image + "_image"],
+            platforms = ARCHES.values(),
+        )
+        for arch, platform in ARCHES.items():
+            oci_platform_image(
+                name = "{}_linux_{}".format(image, arch),
+                image = ":" + image + "_image",
+                platform = platform,
+            )
+        oci_load(
+            name = image + "_load",
+            image = ":" + image,
+            repo_tags = ["{}:latest".format(image)],
+        )
