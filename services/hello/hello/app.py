@@ -384,8 +384,8 @@ def _client_request_id(environ: Environ) -> str | None:
     """The client's X-Request-ID if it is safe to echo and log, else None."""
     value = environ.get("HTTP_X_REQUEST_ID")
     if (
-        value
-        and len(value) <= MAX_REQUEST_ID_LENGTH
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_REQUEST_ID_LENGTH
         and _REQUEST_ID_CHARS.issuperset(value)
     ):
         return value

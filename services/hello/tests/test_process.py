@@ -27,9 +27,9 @@ from support import ServiceProcess, child_env
 
 TIMEOUT = 15
 
-HOLDING_BOOTSTRAP = """
+HOLDING_BOOTSTRAP = r"""
+import os
 import runpy
-import sys
 import time
 
 import hello.app
@@ -43,7 +43,9 @@ def create_app(*args, **kwargs):
     def app(environ, start_response):
         delay = environ.get("HTTP_X_TEST_DELAY")
         if delay:
-            print("test: holding " + environ["PATH_INFO"], file=sys.stderr, flush=True)
+            # One os.write per line: atomic on a pipe, so concurrent requests
+            # never interleave their markers (print() writes in two parts).
+            os.write(2, ("test: holding " + environ["PATH_INFO"] + "\n").encode())
             time.sleep(float(delay))
         return inner(environ, start_response)
 
