@@ -710,7 +710,9 @@ def clearsigned_text(inrelease: bytes, keyring: Path | None, url: str) -> str:
         return _verified_text(inrelease, keyring, url)
     text = inrelease.decode("utf-8")
     match = re.search(
-        r"-----BEGIN PGP SIGNED MESSAGE-----\n(?:.+\n)*\n(.*?)\n-----BEGIN PGP SIGNATURE-----",
+        # Armor headers are single lines: [^\n] keeps the match linear (with
+        # DOTALL, ".+" would backtrack exponentially over a large Release).
+        r"-----BEGIN PGP SIGNED MESSAGE-----\n(?:[^\n]+\n)*\n(.*?)\n-----BEGIN PGP SIGNATURE-----",
         text,
         re.DOTALL,
     )

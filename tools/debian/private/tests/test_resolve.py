@@ -537,6 +537,18 @@ def test_clearsigned_text_undoes_dash_escaping() -> None:
     )
 
 
+def test_clearsigned_text_of_a_release_sized_file() -> None:
+    # A real InRelease is megabytes of "SHA256:" lines; the unsigned-text
+    # match must stay linear (it once backtracked for minutes on this).
+    body = "".join(f" {i:064x} {i} main/binary-amd64/Packages\n" for i in range(20000))
+    signed = (
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\n"
+        + body
+        + "-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n"
+    ).encode()
+    assert resolve.clearsigned_text(signed, None, "u") == "Origin: Debian\n" + body
+
+
 # --------------------------------------------------------------------------
 # The command line: manifest, writing and --check
 # --------------------------------------------------------------------------
