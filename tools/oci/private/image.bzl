@@ -6,7 +6,7 @@ load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 def _is_user_part(text):
-    return bool(text) and all([c in _NAME_CHARS for c in text.elems()]) and not text.startswith("-")
+    return bool(text) and all([c in _NAME_CHARS for c in text.elems()]) and text[0] not in ".-"
 
 def check_user(user):
     """Fails unless `user` is NAME, UID, UID:GID or NAME:GROUP."""

@@ -92,7 +92,7 @@ def _oci_layer_impl(ctx):
             # files are 0644 unless `modes` says otherwise.
             mode = _mode(modes, path, "0644")
             entries.append({"path": path, "type": "file", "source": f.path, "mode": mode, "uid": uid, "gid": gid})
-            paths[path] = str(target.label)
+            paths[path] = "{} {} {}:{}".format(f.owner, mode, uid, gid)
     for directory in ctx.attr.directories:
         path = image_path(directory, "directories")
         uid, gid = _owner(owners, path)
@@ -101,6 +101,14 @@ def _oci_layer_impl(ctx):
         path = image_path(link, "symlinks")
         entries.append({"path": path, "type": "symlink", "target": target})
         paths[path] = "{} (symlink to {})".format(ctx.label, target)
+
+    # A key naming no entry is a typo or an unlisted parent directory (which
+    # would silently get 0755 root): both are errors.
+    listed = {entry["path"]: True for entry in entries}
+    for attribute, keys in (("modes", modes), ("owners", owners)):
+        for key in keys:
+            if image_path(key, attribute) not in listed:
+                fail("{}: {} names no path of this layer; list it in files or directories".format(attribute, repr(key)), attr = attribute)
     spec = ctx.actions.declare_file(ctx.label.name + ".spec.json")
     ctx.actions.write(spec, json.encode({"entries": entries}))
     layer = run_layer_tool(

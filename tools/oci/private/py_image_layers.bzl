@@ -61,7 +61,9 @@ def _layer_for(ctx, name, files, destination_dir):
         [spec, pyc_spec],
         inputs = depset([f for f, _ in files] + [pyc_dir]),
     )
-    return layer, {prefix + "/" + rel: str(ctx.label) for _, rel in files}
+
+    # Origins are the source files, so two layers holding the same file agree.
+    return layer, {prefix + "/" + rel: str(f.owner) for f, rel in files}
 
 def _py_image_layers_impl(ctx):
     binary = ctx.attr.binary[0]
