@@ -17,6 +17,9 @@ DEBIAN_EXCLUDES = [
     "usr/share/lintian",
     "usr/share/locale",
     "usr/share/man",
+    # glibc's iconv converters (8 MB): Python has its own codecs and never
+    # calls iconv; nothing else in the images does either.
+    "usr/lib/*/gconv",
 ]
 
 # Used only at build time (to generate the CA bundle), never installed.

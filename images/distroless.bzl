@@ -34,6 +34,8 @@ def _package_layer(name, arch, group, files = {}, **kwargs):
         **kwargs
     )
 
+# buildifier: disable=unnamed-macro
+# (It declares one family of targets per architecture, named after it.)
 def distroless_bases(arch):
     """Declares static_ARCH, cc_ARCH, python3_ARCH and python3_debug_ARCH.
 
