@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from oci_layout import runfile
 
 TARGET = os.environ.get("TARGET", "//tools/oci/tests:reproducible_index")
 BUILD_TIMEOUT = 600  # seconds, each; a cold build with fetching takes about a minute.
@@ -199,4 +200,7 @@ def test_two_checkouts_two_output_bases_same_blobs(work: Path) -> None:
     assert not differing, (
         f"files of {TARGET} that differ between the two builds: {differing}"
     )
+    # The build that ran this test (a third checkout path and output base,
+    # perhaps from a cache) made the same bytes.
+    assert files_by_hash(runfile("OUTER_LAYOUT")) == first["files"]
     assert "index.json" in first["files"] and len(first["files"]) > 5
