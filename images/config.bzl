@@ -38,6 +38,56 @@ PYTHON_PYC_EXCLUDES = [
     "usr/lib/python3.13/turtledemo/*",
 ]
 
+# Slim images (slim.bzl): the runtime keeps only what the service imports
+# while the probe below runs it at build time, plus these modules, which
+# only rare paths import (each one's own imports are kept too).
+PYTHON_SLIM_ALLOWLIST = [
+    # Formatting an exception: hello's 500 path (app.py imports it lazily),
+    # logging's formatException (waitress logs errors with it) and the
+    # interpreter's report of an uncaught exception in a thread.
+    "traceback",
+    # waitress spills a buffered response over 1 MB (outbuf_overflow), and a
+    # request body over 512 KB, to a temporary file (waitress/buffers.py).
+    "tempfile",
+]
+
+# Modules left out of slim images although something tries to import them:
+# their importers treat them as optional. The probe runs the service without
+# them, so a service that needs one fails to build.
+PYTHON_SLIM_EXCLUDES = [
+    # shutil (imported by tempfile) tries both for its archive formats;
+    # leaving them out saves _bz2, _lzma, libbz2 and liblzma.
+    "bz2",
+    "lzma",
+]
+
+# Shared libraries slim images keep although no ELF file links them:
+# loaded with dlopen().
+PYTHON_SLIM_LIBRARIES = [
+    # glibc loads it to unwind a thread in pthread_exit(), which CPython 3.13
+    # calls when a daemon thread (waitress's workers) runs into interpreter
+    # shutdown; without it the process aborts. (NSS files/dns, for host
+    # names, are built into glibc since 2.34: no libnss_* is needed.)
+    "libgcc_s.so.1",
+]
+
+# What the probe asks a service while recording its imports: every endpoint
+# of hello, an unknown path (404), a bad query (400), a method it refuses
+# (405). Any answer but a 5xx will do. The probe also sends one malformed
+# request, which waitress answers itself (400).
+PYTHON_SLIM_PROBE_REQUESTS = [
+    "GET /",
+    "GET /?name=Slim",
+    "GET /?name=%ZZ",
+    "HEAD /",
+    "POST /",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /version",
+    "GET /metrics",
+    "GET /no/such/path",
+]
+
 # Debug images: busybox at /busybox, these applets linked beside it.
 BUSYBOX_APPLETS = [
     "cat",

@@ -2,11 +2,14 @@
 
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
 load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
+load(":slim.bzl", "python3_slim_bases")
 
-# Variant -> the base it is built on (a per-architecture image in this package).
+# Variant -> the base it is built on (a per-architecture image in this
+# package). {name} is the service: a slim base holds only what it imports.
 VARIANTS = {
     "": "python3",
     "_debug": "python3_debug",
+    "_slim": "{name}_python3_slim",
 }
 
 def _per_arch(base):
@@ -16,7 +19,7 @@ def _per_arch(base):
     )
 
 def service_images(name, binary, module, port, labels):
-    """NAME, NAME_debug (indexes for every platform), NAME[_debug]_linux_ARCH and NAME[_debug]_load.
+    """NAME, NAME_debug, NAME_slim (indexes for every platform), NAME[_VARIANT]_linux_ARCH and NAME[_VARIANT]_load.
 
     Args:
         name: image name, e.g. "hello".
@@ -29,21 +32,28 @@ def service_images(name, binary, module, port, labels):
         name = name + "_layers",
         binary = binary,
     )
+    env = {
+        "PYTHONPATH": "/app:/app/site-packages",
+        # The root filesystem is read-only; the .pyc files are built in.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PORT": str(port),
+    }
+    python3_slim_bases(
+        name = name + "_python3_slim",
+        app = ":" + name + "_layers",
+        module = module,
+        env = env,
+    )
     for variant, base in VARIANTS.items():
         image = name + variant
         oci_image(
             name = image + "_image",
-            base = _per_arch(base),
+            base = _per_arch(base.format(name = name)),
             tars = [":" + name + "_layers"],
             # No shell: python runs the module directly.
             entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
-            env = {
-                "PYTHONPATH": "/app:/app/site-packages",
-                # The root filesystem is read-only; the .pyc files are built in.
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONUNBUFFERED": "1",
-                "PORT": str(port),
-            },
+            env = env,
             exposed_ports = ["{}/tcp".format(port)],
             labels = labels,
             user = NONROOT,

@@ -2,6 +2,10 @@
 
     push_all.py --image NAME=LAYOUT... [--tag T]... [--repository-prefix HOST/PATH]
 
+oci_push_all generates a main that calls `main(argv, images)` with the image
+layouts as runfiles paths, so the pushed set is part of the binary, not of
+`bazel run` arguments, and the binary works when run directly.
+
 The prefix comes from --repository-prefix or, failing that, the environment
 variable IMAGE_REPOSITORY_PREFIX; image NAME goes to PREFIX/NAME, by digest,
 then tagged (push.py). The first failure stops the run with its message.
@@ -17,13 +21,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import push
 
 
-def main(argv: list[str]) -> int:
+def runfiles_dir() -> str:
+    if "RUNFILES_DIR" in os.environ:
+        return os.environ["RUNFILES_DIR"]
+    path = os.path.abspath(sys.argv[0])
+    while path != "/":
+        if path.endswith(".runfiles"):
+            return path
+        path = os.path.dirname(path)
+    raise SystemExit("push: cannot find the runfiles directory")
+
+
+def main(argv: list[str], images: dict[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", action="append", required=True, metavar="NAME=LAYOUT")
+    parser.add_argument("--image", action="append", default=[], metavar="NAME=LAYOUT")
     parser.add_argument("--repository-prefix", default=os.environ.get("IMAGE_REPOSITORY_PREFIX", ""))
     parser.add_argument("-t", "--tag", action="append", default=[])
     parser.add_argument("--insecure", action="store_true")
     args = parser.parse_args(argv)
+    if images:
+        root = runfiles_dir()
+        args.image += [f"{name}={os.path.join(root, path)}" for name, path in images.items()]
+    if not args.image:
+        parser.error("no --image given")
     if not args.repository_prefix:
         print(
             "push: no repository prefix: run `bazel run //images:push -- --repository-prefix HOST/PATH` "

@@ -1,0 +1,88 @@
+"""python3_slim_bases: a service's own Python base, trimmed to what it imports.
+
+    static            base-files, netbase, tzdata, media-types, CA bundle, accounts, /tmp, /home/nonroot
+    + runtime         python3.13, the standard-library modules the service imports and the
+                      shared libraries they need (from the cc and python3 package groups)
+    + runtime .pyc    those modules precompiled
+
+There is no cc layer: libc and the few other libraries needed are in the
+runtime layer. See py_slim_runtime in //tools/oci:defs.bzl for how the
+runtime is chosen, and config.bzl for the allowlist and the excludes.
+"""
+
+load("@debian//:packages.bzl", "PACKAGES")
+load("//tools/oci:defs.bzl", "oci_image", "oci_layer", "py_slim_runtime")
+load(
+    ":config.bzl",
+    "ARCHES",
+    "BUILD_TIME_ONLY",
+    "PYTHON",
+    "PYTHON_SLIM_ALLOWLIST",
+    "PYTHON_SLIM_EXCLUDES",
+    "PYTHON_SLIM_LIBRARIES",
+    "PYTHON_SLIM_PROBE_REQUESTS",
+    "PYTHON_STDLIB",
+)
+
+# The runtime is chosen from these package groups (debian_packages.toml).
+_GROUPS = ["cc", "python3"]
+
+# As the python3 base (distroless.bzl).
+ENV = {"LANG": "C.UTF-8"}
+
+def python3_slim_bases(name, app, module, env):
+    """Declares NAME_ARCH for every architecture, and the layers behind it.
+
+    Args:
+        name: prefix of the targets, e.g. "hello_python3_slim".
+        app: the service's py_image_layers target (the probe runs the service from it).
+        module: what `python -m` runs, e.g. "hello".
+        env: the service image's environment (PYTHONPATH, ...), for the probe.
+    """
+    for arch in ARCHES:
+        packages = [p for group in _GROUPS for p in PACKAGES[arch][group] if p not in BUILD_TIME_ONLY]
+        runtime = "{}_runtime_{}".format(name, arch)
+        py_slim_runtime(
+            name = runtime,
+            app = [app],
+            module = module,
+            env = dict(ENV, **env),
+            requests = PYTHON_SLIM_PROBE_REQUESTS,
+            allowlist = PYTHON_SLIM_ALLOWLIST,
+            excludes = PYTHON_SLIM_EXCLUDES,
+            libraries = PYTHON_SLIM_LIBRARIES,
+            arch = arch,
+            packages = {"@debian//{}:{}".format(arch, p): p for p in packages},
+            controls = {"@debian//{}:{}_control".format(arch, p): p for p in packages},
+            md5sums = {"@debian//{}:{}_md5sums".format(arch, p): p for p in packages},
+            python = "/usr/bin/" + PYTHON,
+            stdlib = PYTHON_STDLIB,
+        )
+        oci_layer(
+            name = "{}_layer_{}".format(name, arch),
+            tars = [":" + runtime],
+            symlinks = {
+                "/usr/bin/python3": PYTHON,
+                "/usr/bin/python": PYTHON,
+            },
+        )
+        native.filegroup(
+            name = runtime + "_pyc",
+            srcs = [":" + runtime],
+            output_group = "pyc",
+        )
+        oci_layer(
+            name = "{}_pyc_layer_{}".format(name, arch),
+            tars = [":{}_pyc".format(runtime)],
+        )
+        oci_image(
+            name = "{}_{}".format(name, arch),
+            architecture = arch,
+            base = ":static_" + arch,
+            entrypoint = ["/usr/bin/" + PYTHON],
+            env = ENV,
+            tars = [
+                ":{}_layer_{}".format(name, arch),
+                ":{}_pyc_layer_{}".format(name, arch),
+            ],
+        )

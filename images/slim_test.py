@@ -1,0 +1,323 @@
+"""hello_slim: at most 10 MB compressed, still a production image, and it serves.
+
+Reads the layouts of //images:hello_slim and //images:hello (HELLO_SLIM and
+HELLO, $(rootpath)s) on both platforms: sizes (printed layer by layer, see the
+test log), configuration, and the files that must or must not be there. Then
+the amd64 image's layers are unpacked and the image is run from them, as user
+65532 in its own network, PID and mount namespaces (`unshare`, so the test
+needs root: it is tagged no-sandbox), with the image's own entrypoint and
+environment, and called over HTTP (run_in_netns.py). The other platform runs
+in the smoke tests (tests/smoke), under qemu.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from oci_layout import Image, Layout, Member, runfile
+
+REFS = {"amd64": "latest-linux-amd64", "arm64": "latest-linux-arm64-v8"}
+TRIPLETS = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+MAX_COMPRESSED_BYTES = 10 * 1000 * 1000
+STDLIB = "usr/lib/python3.13"
+NONROOT = 65532
+# Shared libraries of the full image that hello never loads.
+UNNEEDED_LIBRARIES = (
+    "libbz2",
+    "libcrypto",
+    "libffi",
+    "libgomp",
+    "liblzma",
+    "libnss_",
+    "libssl",
+    "libstdc++",
+    "libuuid",
+    "libzstd",
+)
+# Kept on purpose: the allowlist and what start-up and serving import.
+EXPECTED_MODULES = (
+    "encodings/__init__.py",
+    "encodings/idna.py",
+    "encodings/utf_8.py",
+    "json/__init__.py",
+    "logging/__init__.py",
+    "os.py",
+    "site.py",
+    "socket.py",
+    "tempfile.py",
+    "threading.py",
+    "traceback.py",
+)
+# Not imported by hello: left out.
+UNEXPECTED_MODULES = (
+    "asyncio/__init__.py",
+    "bz2.py",
+    "email/__init__.py",
+    "http/server.py",
+    "lzma.py",
+    "sqlite3/__init__.py",
+    "ssl.py",
+    "unittest/__init__.py",
+)
+REQUESTS = {
+    "GET /": 200,
+    "GET /?name=Slim": 200,
+    "GET /healthz": 200,
+    "GET /readyz": 200,
+    "GET /version": 200,
+    "GET /metrics": 200,
+    "GET /no/such/path": 404,
+    "GET /?name=%ZZ": 400,
+    "POST /": 405,
+}
+RUN_IN_NETNS = Path(__file__).with_name("run_in_netns.py")
+
+
+@functools.cache
+def image(variable: str, platform: str) -> Image:
+    layout = Layout(runfile(variable))
+    return layout.image(layout.by_ref(REFS[platform]))
+
+
+def files(img: Image) -> dict[str, Member]:
+    """The image's file system: layers applied in order, whiteouts honoured."""
+    result: dict[str, Member] = {}
+    for layer in img.layers:
+        lower = dict(result)  # An opaque whiteout hides the layers below only.
+        for member in layer.members:
+            directory, base = posixpath.split(member.info.name)
+            if base == ".wh..wh..opq":
+                hidden = [p for p in lower if p.startswith(directory + "/")]
+            elif base.startswith(".wh."):
+                gone = posixpath.join(directory, base[len(".wh.") :])
+                hidden = [p for p in result if p == gone or p.startswith(gone + "/")]
+            else:
+                result[member.info.name] = member
+                continue
+            for path in hidden:
+                result.pop(path, None)
+    return result
+
+
+def layer_sizes(img: Image) -> list[tuple[int, str]]:
+    history = [h.get("created_by", "") for h in img.config["history"]]
+    return [(layer.descriptor["size"], h) for layer, h in zip(img.layers, history)]
+
+
+def stdlib_sources(fs: dict[str, Member]) -> list[str]:
+    return [p for p in fs if p.startswith(STDLIB + "/") and p.endswith(".py")]
+
+
+@pytest.mark.parametrize("platform", REFS)
+def test_compressed_size(platform: str) -> None:
+    totals = {}
+    for name in ("hello_slim", "hello"):
+        sizes = layer_sizes(image(name.upper(), platform))
+        totals[name] = sum(size for size, _ in sizes)
+        print(f"\n{name} linux/{platform}: {totals[name] / 1e6:.2f} MB compressed")
+        for size, origin in sizes:
+            print(f"  {size / 1e6:6.2f} MB  {origin}")
+    slim = totals["hello_slim"]
+    assert slim <= MAX_COMPRESSED_BYTES, f"hello_slim: {slim / 1e6:.2f} MB compressed"
+    assert slim < totals["hello"] / 2
+
+
+@pytest.mark.parametrize("platform", REFS)
+def test_configured_like_hello(platform: str) -> None:
+    slim, full = image("HELLO_SLIM", platform), image("HELLO", platform)
+    assert slim.runtime == full.runtime
+    for key in ("os", "architecture"):
+        assert slim.config[key] == full.config[key]
+    assert slim.runtime["Entrypoint"] == ["/usr/bin/python3.13", "-m", "hello"]
+    assert slim.runtime["User"] == f"{NONROOT}:{NONROOT}"
+    assert "8080/tcp" in slim.runtime["ExposedPorts"]
+    assert slim.env()["PYTHONPATH"] == "/app:/app/site-packages"
+    assert slim.runtime["Labels"]["org.opencontainers.image.title"] == "hello"
+
+
+@pytest.mark.parametrize("platform", REFS)
+def test_production_rules(platform: str) -> None:
+    fs = files(image("HELLO_SLIM", platform))
+    for shell in ("usr/bin/sh", "usr/bin/bash", "usr/bin/dash"):
+        assert shell not in fs, f"/{shell} in a production image"
+    assert not [p for p in fs if "busybox" in p]
+    tools = [p for p in fs if "/bin/" in p]
+    assert not [p for p in tools if posixpath.basename(p).startswith(("apt", "dpkg"))]
+    special = [p for p, m in fs.items() if m.info.isfile() and m.info.mode & 0o6000]
+    assert not special, f"setuid/setgid files: {special}"
+    home = fs["home/nonroot"].info
+    assert (home.uid, home.gid, home.mode) == (NONROOT, NONROOT, 0o700)
+    assert fs["tmp"].info.mode == 0o1777
+    for link in ("bin", "lib", "sbin") + (("lib64",) if platform == "amd64" else ()):
+        assert fs[link].info.issym() and fs[link].info.linkname == "usr/" + link
+
+
+@pytest.mark.parametrize("platform", REFS)
+def test_runtime_is_trimmed(platform: str) -> None:
+    slim, full = files(image("HELLO_SLIM", platform)), files(image("HELLO", platform))
+    lib = f"usr/lib/{TRIPLETS[platform]}"
+    names = [posixpath.basename(p) for p in slim if posixpath.dirname(p) == lib]
+    assert not [n for n in names if n.startswith(UNNEEDED_LIBRARIES)]
+    assert "libgcc_s.so.1" in names  # dlopen()ed (config.bzl)
+    for module in EXPECTED_MODULES:
+        assert f"{STDLIB}/{module}" in slim, f"/{STDLIB}/{module} is missing"
+        directory, name = posixpath.split(module)
+        pyc = f"{STDLIB}/{directory}/__pycache__/{name[:-3]}.cpython-313.pyc"
+        assert posixpath.normpath(pyc) in slim, f"/{pyc} is missing"
+    for module in UNEXPECTED_MODULES:
+        assert f"{STDLIB}/{module}" not in slim, f"/{STDLIB}/{module} is there"
+    assert len(stdlib_sources(slim)) < len(stdlib_sources(full)) / 4
+    # Scanners still see what the image holds: the packages its files come from.
+    status_dir = "var/lib/dpkg/status.d/"
+    status = {p[len(status_dir) :] for p in slim if p.startswith(status_dir)}
+    assert {
+        "base-files",
+        "libc6",
+        "libpython3.13-minimal",
+        "python3.13-minimal",
+    } <= status
+    assert "libssl3t64" not in status
+
+
+# --- running the amd64 image --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rootfs() -> Iterator[Path]:
+    """The amd64 image unpacked (see files()), with its owners and modes."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.fail("running an image needs root and unshare: tag the test no-sandbox")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as tmp:
+        root = Path(tmp, "rootfs")
+        root.mkdir(mode=0o755)
+        fs = files(image("HELLO_SLIM", "amd64"))
+        for path in sorted(fs):  # Parents first; a hardlink's target sorts before it.
+            _extract(root, fs[path])
+        yield root
+
+
+def _extract(root: Path, member: Member) -> None:
+    info, path = member.info, root / member.info.name
+    if info.isdir():
+        path.mkdir()
+    elif info.issym():
+        path.symlink_to(info.linkname)
+    elif info.islnk():
+        os.link(root / info.linkname, path)
+    else:
+        path.write_bytes(member.data or b"")
+    os.lchown(path, info.uid, info.gid)
+    if not info.issym():
+        os.chmod(path, info.mode)
+
+
+def as_image_user(rootfs: Path, workdir: str) -> list[str]:
+    """unshare arguments: mount and network namespaces, the root, the user, workdir."""
+    user = [f"--setgid={NONROOT}", f"--setuid={NONROOT}"]
+    return ["unshare", "--net", "--mount", f"--root={rootfs}", f"--wd={workdir}", *user]
+
+
+def run_in_image(rootfs: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """python3.13 -c CODE in the image, as its user, with its environment."""
+    command = as_image_user(rootfs, "/app") + ["--", "/usr/bin/python3.13", "-c", code]
+    env = image("HELLO_SLIM", "amd64").env()
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def serve(rootfs: Path) -> dict[str, object]:
+    """run_in_netns.py's account of serving REQUESTS from the image."""
+    img = image("HELLO_SLIM", "amd64")
+    runtime = img.runtime
+    command = ["unshare", "--net", "--pid", "--kill-child", "--"]
+    command += [sys.executable, str(RUN_IN_NETNS), f"--rootfs={rootfs}"]
+    command += [f"--user={runtime['User']}", f"--workdir={runtime['WorkingDir']}"]
+    env = {**img.env(), "HOME": "/home/nonroot"}  # As a runtime sets it.
+    command += [f"--env={key}={value}" for key, value in env.items()]
+    command += ["--port=8080", *(f"--request={r}" for r in REQUESTS)]
+    command += ["--", *runtime["Entrypoint"], *runtime.get("Cmd", [])]
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_serves(rootfs: Path) -> None:
+    result = serve(rootfs)
+    log = f"stdout:\n{result['stdout']}\nstderr:\n{result['stderr']}"
+    assert "error" not in result, f"{result['error']}\n{log}"
+    startup_ms = result["startup_seconds"] * 1000
+    print(f"\nhello_slim linux/amd64: listening {startup_ms:.0f} ms after start")
+    responses = result["responses"]
+    for request, status in REQUESTS.items():
+        response = responses[request]
+        assert response["status"] == status, f"{request}: {response}\n{log}"
+        if request != "GET /metrics":
+            assert response["headers"]["content-type"] == "application/json"
+            json.loads(response["body"])
+    greeting = json.loads(responses["GET /?name=Slim"]["body"])
+    assert greeting == {"message": "Hello, Slim!"}
+    assert "http_requests_total" in responses["GET /metrics"]["body"]
+    assert result["malformed"].startswith("HTTP/1.0 400"), result["malformed"]
+    assert result["exit_status"] == 0, log
+    # No missing-module traceback, no "Could not find platform ..." warning.
+    assert result["stderr"] == "", log
+    events = [json.loads(line)["msg"] for line in result["stdout"].splitlines()]
+    lifecycle = ["starting", "listening", "shutdown started", "shutdown complete"]
+    assert [e for e in events if e != "request"] == lifecycle
+
+
+RARE_PATHS = """\
+import shutil, tempfile, traceback
+with tempfile.TemporaryFile() as f:  # What waitress does with large buffers.
+    f.write(b"x" * 2_000_000)
+try:
+    1 / 0
+except ZeroDivisionError as e:
+    text = "".join(traceback.format_exception(e))
+assert text.endswith("ZeroDivisionError: division by zero\\n"), text
+assert not shutil._BZ2_SUPPORTED and not shutil._LZMA_SUPPORTED
+for name in ("bz2", "ssl", "sqlite3", "email"):
+    try:
+        __import__(name)
+    except ImportError:
+        continue
+    raise AssertionError(name + " is importable")
+print("ok")
+"""
+
+
+def test_rare_paths_work(rootfs: Path) -> None:
+    """The allowlisted modules work; the excluded ones and others are absent."""
+    result = run_in_image(rootfs, RARE_PATHS)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
+
+
+DAEMON_THREADS = """\
+import threading, time
+def spin():
+    while True:
+        time.sleep(0.0001)
+for _ in range(4):
+    threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.2)
+"""
+
+
+def test_daemon_threads_at_exit(rootfs: Path) -> None:
+    """Daemon threads (waitress's workers) meeting interpreter shutdown exit through
+    pthread_exit(), for which glibc dlopen()s libgcc_s.so.1: without it, abort()."""
+    result = run_in_image(rootfs, DAEMON_THREADS)
+    assert (result.returncode, result.stderr) == (0, "")

@@ -1,0 +1,36 @@
+"""smoke_tests: the HTTP smoke test of one image, once per platform."""
+
+load("//tools/pytest:defs.bzl", "pytest_test")
+
+# Platform -> tags of its test. arm64 runs under qemu-user: "exclusive", so
+# that nothing else runs while binfmt_misc is changed (the tests lock it too).
+PLATFORMS = {
+    "amd64": [],
+    "arm64": ["exclusive"],
+}
+
+def smoke_tests(name):
+    """NAME_amd64_test, NAME_arm64_test and a test_suite NAME running both.
+
+    Args:
+        name: the name of an image index in //images, e.g. "hello".
+    """
+    image = name
+    for platform, tags in PLATFORMS.items():
+        pytest_test(
+            name = "{}_{}_test".format(image, platform),
+            size = "medium",
+            srcs = ["smoke_test.py"],
+            data = ["//images:" + image],
+            env = {
+                "IMAGE": "$(rootpath //images:{})".format(image),
+                "PLATFORM": platform,
+            },
+            # runc, umoci and binfmt_misc need real root: no Bazel sandbox.
+            tags = ["no-sandbox"] + tags,
+            deps = ["//tests/runtime:container"],
+        )
+    native.test_suite(
+        name = name,
+        tests = [":{}_{}_test".format(image, platform) for platform in PLATFORMS],
+    )

@@ -1,0 +1,527 @@
+"""py_slim.py and py_slim_probe.py: a trimmed Python runtime from package tars.
+
+ELF files and package tars are synthetic and tiny; the probe runs a small
+http.server service under this interpreter.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import py_slim
+import py_slim_probe
+import pytest
+from testlib import PRIVATE, run_tool, tool_env
+
+TRIPLET = "x86_64-linux-gnu"
+LIB = f"usr/lib/{TRIPLET}"
+STDLIB = "usr/lib/python3.13"
+LOADER = "/lib64/ld-linux-x86-64.so.2"
+EM_X86_64, EM_AARCH64 = 62, 183
+
+
+# --- synthetic inputs ----------------------------------------------------------------
+
+
+def _program_header(kind: int, offset: int, vaddr: int, size: int) -> bytes:
+    return struct.pack("<IIQQQQQQ", kind, 4, offset, vaddr, vaddr, size, size, 8)
+
+
+def make_elf(
+    needed: tuple[str, ...] = (),
+    interp: str | None = None,
+    runpath: str | None = None,
+    machine: int = EM_X86_64,
+    vaddr: int = 0x400000,
+) -> bytes:
+    """A minimal ELF64 LE file: PT_LOAD (the file at vaddr), PT_INTERP, PT_DYNAMIC."""
+    strtab = b"\0"
+    dynamic = []
+    for name in needed:
+        dynamic.append((py_slim.DT_NEEDED, len(strtab)))
+        strtab += name.encode() + b"\0"
+    if runpath is not None:
+        dynamic.append((py_slim.DT_RUNPATH, len(strtab)))
+        strtab += runpath.encode() + b"\0"
+    interp_bytes = interp.encode() + b"\0" if interp else b""
+    phnum = 2 + bool(interp)
+    interp_off = 64 + phnum * 56
+    strtab_off = interp_off + len(interp_bytes)
+    dynamic += [(py_slim.DT_STRTAB, vaddr + strtab_off), (py_slim.DT_NULL, 0)]
+    dyn_off = (strtab_off + len(strtab) + 7) & ~7
+    dyn = b"".join(struct.pack("<qQ", tag, value) for tag, value in dynamic)
+    total = dyn_off + len(dyn)
+    phdrs = _program_header(py_slim.PT_LOAD, 0, vaddr, total)
+    if interp:
+        size = len(interp_bytes)
+        phdrs += _program_header(
+            py_slim.PT_INTERP, interp_off, vaddr + interp_off, size
+        )
+    phdrs += _program_header(py_slim.PT_DYNAMIC, dyn_off, vaddr + dyn_off, len(dyn))
+    ident = b"\x7fELF\x02\x01\x01" + bytes(9)
+    fields = (3, machine, 1, 0, 64, 0, 0, 64, 56, phnum, 64, 0, 0)
+    header = struct.pack("<16sHHIQQQIHHHHHH", ident, *fields)
+    data = header + phdrs + interp_bytes + strtab
+    return data + bytes(dyn_off - len(data)) + dyn
+
+
+def make_tar(path: Path, entries: dict[str, bytes | str | None]) -> Path:
+    """bytes: a file (0755 if ELF, else 0644); str: a symlink; None: a directory."""
+    with tarfile.open(path, "w") as tar:
+        for name, value in entries.items():
+            info = tarfile.TarInfo("./" + name)
+            if value is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(value, str):
+                info.type, info.linkname = tarfile.SYMTYPE, value
+                tar.addfile(info)
+            else:
+                info.size = len(value)
+                info.mode = 0o755 if value.startswith(b"\x7fELF") else 0o644
+                tar.addfile(info, io.BytesIO(value))
+    return path
+
+
+def modules_file(path: Path, *lines: str) -> Path:
+    header = [f"# stdlib /{STDLIB}", f"# multiarch {TRIPLET}", "# request GET / -> 200"]
+    path.write_text("\n".join(header + list(lines)) + "\n", encoding="utf-8")
+    return path
+
+
+def tar_members(path: Path) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(path) as tar:
+        return {m.name: m for m in tar}
+
+
+@pytest.fixture
+def packages(tmp_path: Path) -> dict[str, Path]:
+    """An interpreter, a library (through a symlink) that needs another, a loader."""
+    python = {
+        "usr": None,
+        "usr/bin": None,
+        "usr/bin/python3.13": make_elf(("libfoo.so.1", "libc.so.6"), interp=LOADER),
+        STDLIB: None,
+        f"{STDLIB}/os.py": b"# os\n",
+        f"{STDLIB}/site.py": b"# site\n",
+        f"{STDLIB}/encodings/__init__.py": b"",
+        f"{STDLIB}/encodings/utf_8.py": b"",
+        f"{STDLIB}/email/__init__.py": b"",
+        f"{STDLIB}/lib-dynload": None,
+        f"{STDLIB}/lib-dynload/_bz2.cpython-313-{TRIPLET}.so": make_elf(
+            ("libbz2.so.1.0",)
+        ),
+        f"{STDLIB}/sitecustomize.py": "/etc/python3.13/sitecustomize.py",
+        "etc/python3.13/sitecustomize.py": b"# sitecustomize\n",
+        "usr/share/doc/python3.13/copyright": b"PSF\n",
+    }
+    libfoo = {
+        f"{LIB}/libfoo.so.1": "libfoo.so.1.2.3",
+        f"{LIB}/libfoo.so.1.2.3": make_elf(("libbar.so.2",)),
+        f"{LIB}/libunused.so.9": make_elf(),
+        "usr/share/doc/libfoo1": "libfoo-common",
+        "usr/share/doc/libfoo-common/copyright": b"foo license\n",
+    }
+    libc = {
+        f"{LIB}/libc.so.6": make_elf(interp=LOADER),
+        f"{LIB}/libbar.so.2": make_elf(("libc.so.6",)),
+        f"{LIB}/libbz2.so.1.0": make_elf(),
+        f"{LIB}/libgcc_s.so.1": make_elf(("libc.so.6",)),
+        f"{LIB}/ld-linux-x86-64.so.2": make_elf(),
+        "usr/lib64": None,
+        "usr/lib64/ld-linux-x86-64.so.2": f"../lib/{TRIPLET}/ld-linux-x86-64.so.2",
+    }
+    return {
+        name: make_tar(tmp_path / f"{name}.tar", entries)
+        for name, entries in (
+            ("python3.13", python),
+            ("libfoo1", libfoo),
+            ("libc6", libc),
+        )
+    }
+
+
+def run_slim(
+    tmp_path: Path,
+    packages: dict[str, Path],
+    modules: Path,
+    *extra: str,
+    ok: bool = True,
+    arch: str = "amd64",
+):
+    args = ["--arch", arch, "--modules", modules, "--interpreter", "usr/bin/python3.13"]
+    args += [f"--package={name}={path}" for name, path in packages.items()]
+    args += [
+        "--output",
+        tmp_path / "runtime.tar",
+        "--report",
+        tmp_path / "report.txt",
+        *extra,
+    ]
+    return run_tool("py_slim", *args, ok=ok)
+
+
+# --- ELF -----------------------------------------------------------------------------
+
+
+def test_parse_elf_reads_needed_interp_and_runpath() -> None:
+    elf = py_slim.parse_elf(
+        make_elf(("libz.so.1", "libc.so.6"), LOADER, "$ORIGIN/../lib"), "x"
+    )
+    assert elf == py_slim.Elf(
+        EM_X86_64, LOADER, ("libz.so.1", "libc.so.6"), ("$ORIGIN/../lib",)
+    )
+
+
+def test_parse_elf_aarch64_and_static() -> None:
+    assert py_slim.parse_elf(make_elf(machine=EM_AARCH64), "x").machine == EM_AARCH64
+    static = make_elf()[:64]  # No program headers at all.
+    static = static[:56] + struct.pack("<H", 0) + static[58:]
+    assert py_slim.parse_elf(static, "x") == py_slim.Elf(EM_X86_64, None, (), ())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"#!/bin/sh\n" + bytes(64), "not an ELF file"),
+        (b"\x7fELF\x01\x01" + bytes(64), "only 64-bit little-endian"),
+        (make_elf(("libz.so.1",))[:120], "truncated"),
+    ],
+)
+def test_parse_elf_rejects(data: bytes, message: str) -> None:
+    with pytest.raises(py_slim.SlimError, match=message):
+        py_slim.parse_elf(data, "/usr/bin/x")
+
+
+# --- paths and modules ---------------------------------------------------------------
+
+
+def test_canonical_reads_merged_usr() -> None:
+    assert (
+        py_slim.canonical("/lib64/ld-linux-x86-64.so.2")
+        == "usr/lib64/ld-linux-x86-64.so.2"
+    )
+    assert py_slim.canonical("./usr/lib/../bin/python3") == "usr/bin/python3"
+    assert py_slim.canonical("lib/x86_64-linux-gnu/libc.so.6") == f"{LIB}/libc.so.6"
+    assert py_slim.canonical("libexec/x") == "libexec/x"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "expected"),
+    [
+        ("source", "json/__init__.py", f"{STDLIB}/json/__init__.py"),
+        ("source", "socket.py", f"{STDLIB}/socket.py"),
+        ("frozen", "os.py", f"{STDLIB}/os.py"),
+        ("frozen", "-", None),
+        ("builtin", "-", None),
+        ("app", "/app/hello/app.py", None),
+        (
+            "extension",
+            f"lib-dynload/_bz2.cpython-313-{TRIPLET}.so",
+            f"{STDLIB}/lib-dynload/_bz2.cpython-313-aarch64-linux-gnu.so",
+        ),
+        (
+            "source",
+            f"_sysconfigdata__linux_{TRIPLET}.py",
+            f"{STDLIB}/_sysconfigdata__linux_aarch64-linux-gnu.py",
+        ),
+    ],
+)
+def test_module_file_for_the_target_architecture(
+    kind: str, path: str, expected: str | None
+) -> None:
+    module = py_slim.Module("m", kind, path, "serving")
+    assert py_slim.module_file(module, STDLIB, TRIPLET, "aarch64-linux-gnu") == expected
+
+
+def test_keeps_what_is_needed_transitively(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    modules = modules_file(
+        tmp_path / "modules.tsv",
+        "_io\tbuiltin\t-\tserving",
+        "encodings\tsource\tencodings/__init__.py\tserving",
+        "encodings.utf_8\tsource\tencodings/utf_8.py\tserving",
+        "hello\tapp\t/app/hello/__init__.py\tserving",
+        "os\tfrozen\tos.py\tserving",
+        "sitecustomize\tsource\tsitecustomize.py\tserving",
+    )
+    run_slim(tmp_path, packages, modules, "--library", "libgcc_s.so.1")
+    members = tar_members(tmp_path / "runtime.tar")
+    files = {name for name, m in members.items() if m.isfile()}
+    assert files == {
+        "usr/bin/python3.13",
+        f"{STDLIB}/encodings/__init__.py",
+        f"{STDLIB}/encodings/utf_8.py",
+        f"{STDLIB}/os.py",
+        "etc/python3.13/sitecustomize.py",  # Through an absolute symlink.
+        f"{LIB}/libfoo.so.1.2.3",  # Through libfoo.so.1.
+        f"{LIB}/libbar.so.2",  # Needed by libfoo, not by python.
+        f"{LIB}/libc.so.6",
+        f"{LIB}/libgcc_s.so.1",  # --library.
+        f"{LIB}/ld-linux-x86-64.so.2",  # PT_INTERP, through usr/lib64.
+        "usr/share/doc/python3.13/copyright",
+        "usr/share/doc/libfoo-common/copyright",  # Through libfoo1's doc symlink.
+    }
+    links = {name: m.linkname for name, m in members.items() if m.issym()}
+    assert links == {
+        f"{LIB}/libfoo.so.1": "libfoo.so.1.2.3",
+        "usr/lib64/ld-linux-x86-64.so.2": f"../lib/{TRIPLET}/ld-linux-x86-64.so.2",
+        f"{STDLIB}/sitecustomize.py": "/etc/python3.13/sitecustomize.py",
+        "usr/share/doc/libfoo1": "libfoo-common",
+    }
+    assert (
+        f"{STDLIB}/lib-dynload" in members and members[f"{STDLIB}/lib-dynload"].isdir()
+    )
+    assert members["usr/bin/python3.13"].mode == 0o755
+    assert members[f"{STDLIB}/os.py"].mode == 0o644
+    report = (tmp_path / "report.txt").read_text()
+    assert f"/{LIB}/libbar.so.2\tfile\t" in report
+    assert f"libbar.so.2: DT_NEEDED of /{LIB}/libfoo.so.1.2.3" in report
+    assert "module encodings.utf_8 (serving)" in report
+    assert "dynamic loader of /usr/bin/python3.13 (PT_INTERP)" in report
+    assert "built into the interpreter (no file): _io" in report
+
+
+def test_extension_modules_bring_their_libraries(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    modules = modules_file(
+        tmp_path / "modules.tsv",
+        f"_bz2\textension\tlib-dynload/_bz2.cpython-313-{TRIPLET}.so\tserving",
+    )
+    run_slim(tmp_path, packages, modules)
+    members = tar_members(tmp_path / "runtime.tar")
+    assert f"{STDLIB}/lib-dynload/_bz2.cpython-313-{TRIPLET}.so" in members
+    assert f"{LIB}/libbz2.so.1.0" in members
+
+
+def test_a_missing_library_is_named_with_what_needs_it(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    packages["libfoo1"] = make_tar(
+        tmp_path / "broken.tar", {f"{LIB}/libfoo.so.1": make_elf(("libmissing.so.7",))}
+    )
+    result = run_slim(tmp_path, packages, modules_file(tmp_path / "m.tsv"), ok=False)
+    assert (
+        f"/{LIB}/libfoo.so.1 needs libmissing.so.7 (DT_NEEDED), "
+        "which none of the packages has" in result.stderr
+    )
+
+
+def test_a_dangling_library_symlink_is_missing(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    packages["libfoo1"] = make_tar(
+        tmp_path / "dangling.tar", {f"{LIB}/libfoo.so.1": "libfoo.so.1.2.3"}
+    )
+    result = run_slim(tmp_path, packages, modules_file(tmp_path / "m.tsv"), ok=False)
+    assert "/usr/bin/python3.13 needs libfoo.so.1 (DT_NEEDED)" in result.stderr
+
+
+def test_a_module_without_its_file_is_an_error(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    modules = modules_file(
+        tmp_path / "m.tsv", "tempfile\tsource\ttempfile.py\tallowlist"
+    )
+    result = run_slim(tmp_path, packages, modules, ok=False)
+    assert (
+        f"module tempfile (allowlist) needs /{STDLIB}/tempfile.py, "
+        "which none of the packages has" in result.stderr
+    )
+
+
+def test_other_architectures_are_rejected(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    result = run_slim(
+        tmp_path, packages, modules_file(tmp_path / "m.tsv"), ok=False, arch="arm64"
+    )
+    assert (
+        "/usr/bin/python3.13 is built for ELF machine 62, not aarch64-linux-gnu"
+        in result.stderr
+    )
+
+
+def test_dpkg_status_of_the_packages_used(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    control = tmp_path / "libfoo1.control"
+    control.write_text("Package: libfoo1\nVersion: 1.2.3-1\nArchitecture: amd64\n")
+    unused = tmp_path / "unused.control"
+    unused.write_text("Package: unused\nVersion: 1\n")
+    md5sums = tmp_path / "libfoo1.md5sums"
+    md5sums.write_text(f"aaaa  {LIB}/libfoo.so.1.2.3\nbbbb  {LIB}/libunused.so.9\n")
+    packages["unused"] = make_tar(
+        tmp_path / "unused.tar", {"usr/lib/unused.so": make_elf()}
+    )
+    run_slim(
+        tmp_path,
+        packages,
+        modules_file(tmp_path / "m.tsv"),
+        f"--control=libfoo1={control}",
+        f"--control=unused={unused}",
+        f"--md5sums=libfoo1={md5sums}",
+    )
+    with tarfile.open(tmp_path / "runtime.tar") as tar:
+        status = tar.extractfile("var/lib/dpkg/status.d/libfoo1").read().decode()
+        kept = tar.extractfile("var/lib/dpkg/status.d/libfoo1.md5sums").read().decode()
+        assert "var/lib/dpkg/status.d/unused" not in tar.getnames()
+    assert status.splitlines() == [
+        "Package: libfoo1",
+        "Status: install ok installed",
+        "Version: 1.2.3-1",
+        "Architecture: amd64",
+    ]
+    assert kept == f"aaaa  {LIB}/libfoo.so.1.2.3\n"
+
+
+# --- the probe -----------------------------------------------------------------------
+
+SERVICE = """\
+import os, signal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/boom":
+            self.send_error(500)
+            return
+        if self.path == "/lazy":
+            import colorsys  # noqa: F401 - only this path imports it
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def stop(*_):
+    raise SystemExit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
+HTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+@pytest.fixture
+def service_layer(tmp_path: Path) -> Path:
+    entries = {
+        "app": None,
+        "app/svc": None,
+        "app/svc/__init__.py": b"",
+        "app/svc/__main__.py": SERVICE.encode(),
+    }
+    return make_tar(tmp_path / "app.tar", entries)
+
+
+def run_probe(
+    tmp_path: Path, layer: Path, *extra: str, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Like run_tool, but a failure's message may quote the service's traceback."""
+    args = [
+        "--python",
+        sys.executable,
+        "--module",
+        "svc",
+        "--layer",
+        layer,
+        "--env",
+        "PYTHONPATH=/app",
+    ]
+    args += ["--output", tmp_path / "modules.tsv", *extra]
+    if ok:
+        return run_tool("py_slim_probe", *args)
+    command = [sys.executable, str(PRIVATE / "py_slim_probe.py"), *map(str, args)]
+    result = subprocess.run(
+        command, env=tool_env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("py_slim_probe.py: error: "), result.stderr
+    return result
+
+
+def read_probe(tmp_path: Path) -> tuple[list[str], dict[str, tuple[str, str, str]]]:
+    lines = (tmp_path / "modules.tsv").read_text().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    modules = {
+        f[0]: (f[1], f[2], f[3])
+        for f in (line.split("\t") for line in lines if not line.startswith("#"))
+    }
+    return header, modules
+
+
+def test_probe_records_what_serving_imports(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    run_probe(
+        tmp_path,
+        service_layer,
+        "--request",
+        "GET /lazy",
+        "--request",
+        "GET /missing",
+        "--allow",
+        "textwrap",
+    )
+    header, modules = read_probe(tmp_path)
+    assert f"# stdlib {sys._stdlib_dir}" in header
+    assert "# request GET /lazy -> 200" in header
+    assert any(line.startswith("# malformed request -> HTTP/1.") for line in header)
+    assert modules["http.server"] == ("source", "http/server.py", "serving")
+    assert modules["colorsys"] == (
+        "source",
+        "colorsys.py",
+        "serving",
+    )  # Only /lazy imports it.
+    assert modules["textwrap"][2] == "allowlist"
+    assert modules["svc"] == ("app", "/app/svc/__init__.py", "serving")
+    assert modules["sys"] == ("builtin", "-", "serving")
+    assert "os.path" not in modules  # An alias of posixpath.
+    assert (
+        "py_slim_probe" not in modules and "argparse" not in modules
+    )  # The probe's own.
+
+
+def test_probe_without_the_lazy_path_misses_its_import(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    run_probe(tmp_path, service_layer, "--request", "GET /")
+    assert "colorsys" not in read_probe(tmp_path)[1]
+
+
+def test_probe_fails_on_a_server_error(tmp_path: Path, service_layer: Path) -> None:
+    result = run_probe(tmp_path, service_layer, "--request", "GET /boom", ok=False)
+    assert "the service answered 500 to GET /boom" in result.stderr
+
+
+def test_probe_fails_when_the_service_needs_an_excluded_module(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    result = run_probe(tmp_path, service_layer, "--exclude", "http", ok=False)
+    assert "exited with status 1 before listening" in result.stderr
+    assert "No module named 'http" in result.stderr
+
+
+def test_probe_cannot_exclude_start_up_modules(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    result = run_probe(tmp_path, service_layer, "--exclude", "site", ok=False)
+    assert "--exclude site: the interpreter imports it while starting" in result.stderr
+
+
+def test_probe_rejects_modules_from_elsewhere() -> None:
+    line = "yaml\tserving\t/usr/lib/python3/dist-packages/yaml/__init__.py\t-\tyaml"
+    with pytest.raises(
+        py_slim_probe.ocilib.OciError, match="neither the standard library"
+    ):
+        py_slim_probe.classify(line, "/usr/lib/python3.13", "/tmp/root")
