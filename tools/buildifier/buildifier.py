@@ -15,24 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runfiles import runfile
+
 WARNINGS = "-module-docstring,-function-docstring,-function-docstring-args,-function-docstring-header,-print"
-
-
-def runfiles_dir() -> Path:
-    if "RUNFILES_DIR" in os.environ:
-        return Path(os.environ["RUNFILES_DIR"])
-    for parent in Path(sys.argv[0]).absolute().parents:
-        if parent.name.endswith(".runfiles"):
-            return parent
-    raise SystemExit("buildifier.py: cannot find the runfiles directory")
-
-
-def runfile(path: str) -> Path:
-    root = runfiles_dir()
-    for candidate in (root / path, root / "_main" / path):
-        if candidate.exists():
-            return candidate.absolute()
-    raise SystemExit(f"buildifier.py: runfile {path} not found under {root}")
 
 
 def workspace_dir() -> Path:

@@ -19,17 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import push
-
-
-def runfiles_dir() -> str:
-    if "RUNFILES_DIR" in os.environ:
-        return os.environ["RUNFILES_DIR"]
-    path = os.path.abspath(sys.argv[0])
-    while path != "/":
-        if path.endswith(".runfiles"):
-            return path
-        path = os.path.dirname(path)
-    raise SystemExit("push: cannot find the runfiles directory")
+from runfiles import runfiles_dir
 
 
 def main(argv: list[str], images: dict[str, str] | None = None) -> int:
