@@ -18,7 +18,7 @@ def _per_arch(base):
         no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
     )
 
-def service_images(name, binary, module, port, labels):
+def service_images(name, binary, module, port, labels, stamp_labels = {}):
     """NAME, NAME_debug, NAME_slim (indexes for every platform), NAME[_VARIANT]_linux_ARCH and NAME[_VARIANT]_load.
 
     Args:
@@ -27,6 +27,10 @@ def service_images(name, binary, module, port, labels):
         module: what `python -m` runs, e.g. "hello".
         port: the port the service listens on.
         labels: org.opencontainers.image.* labels.
+        stamp_labels: labels taken from the workspace status in stamped builds
+            (--stamp), e.g. {"org.opencontainers.image.version": "{STABLE_VERSION}"};
+            stamped images are also `created` at the commit time. Unstamped
+            builds use `labels` alone.
     """
     py_image_layers(
         name = name + "_layers",
@@ -56,6 +60,8 @@ def service_images(name, binary, module, port, labels):
             env = env,
             exposed_ports = ["{}/tcp".format(port)],
             labels = labels,
+            stamp_labels = stamp_labels,
+            stamp_created = "{STABLE_BUILD_TIME}" if stamp_labels else "",
             user = NONROOT,
             workdir = "/app",
         )

@@ -1,5 +1,6 @@
 """oci_image: one image for one platform, as an OCI image layout directory."""
 
+load("//tools/release:stamping.bzl", "STAMP_ATTRS", "maybe_stamp")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "run_layer_tool")
 load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
 
@@ -95,6 +96,18 @@ def _oci_image_impl(ctx):
     if ctx.attr.created:
         args.add("--created", ctx.attr.created)
 
+    # Only images with something to stamp read the status file: the bases stay
+    # unstamped, and cached, in a --stamp build.
+    status = None
+    if ctx.attr.stamp_labels or ctx.attr.stamp_created:
+        status = maybe_stamp(ctx)
+    if status:
+        args.add("--stamp-status", status)
+        for key, template in sorted(ctx.attr.stamp_labels.items()):
+            args.add("--stamp-label", "{}={}".format(key, template))
+        if ctx.attr.stamp_created:
+            args.add("--stamp-created", ctx.attr.stamp_created)
+
     # SOURCE_DATE_EPOCH (--action_env) is the only variable the action sees.
     env = {}
     if "SOURCE_DATE_EPOCH" in ctx.configuration.default_shell_env:
@@ -102,7 +115,7 @@ def _oci_image_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._image_tool,
         arguments = [args],
-        inputs = ([base] if base else []) + [f for layer in layers for f in (layer.blob, layer.descriptor)],
+        inputs = ([base] if base else []) + ([status] if status else []) + [f for layer in layers for f in (layer.blob, layer.descriptor)],
         outputs = [layout, digest],
         env = env,
         mnemonic = "OciImage",
@@ -132,11 +145,13 @@ tools/oci/README.md.""",
         labels = attr.string_dict(doc = "Config labels (org.opencontainers.image.*)."),
         annotations = attr.string_dict(doc = "Manifest annotations."),
         created = attr.string(doc = "RFC 3339 creation time; default SOURCE_DATE_EPOCH, else the epoch."),
+        stamp_labels = attr.string_dict(doc = "Labels set from the workspace status when stamped: key -> template such as \"{STABLE_VERSION}\". Override `labels`; unstamped builds use `labels` alone."),
+        stamp_created = attr.string(doc = "When stamped, `created` from this template, e.g. \"{STABLE_BUILD_TIME}\" (the commit time)."),
         os = attr.string(default = "linux", doc = "Image OS."),
         architecture = attr.string(doc = "Image architecture; default: from the target platform (amd64 or arm64)."),
         variant = attr.string(doc = "Architecture variant; default v8 for arm64."),
         _aarch64 = attr.label(default = "@platforms//cpu:aarch64"),
         _image_tool = attr.label(default = "//tools/oci/private:image", executable = True, cfg = "exec"),
-        **LAYER_TOOL_ATTRS
+        **(LAYER_TOOL_ATTRS | STAMP_ATTRS)
     ),
 )

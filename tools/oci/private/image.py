@@ -8,6 +8,8 @@
              [--user USER] [--workdir DIR] [--exposed-port PORT[/tcp|/udp]]...
              [--label KEY=VALUE]... [--annotation KEY=VALUE]...
              [--created RFC3339] [--history-created-by TEXT]...
+             [--stamp-status stable-status.txt [--stamp-label KEY=TEMPLATE]...
+              [--stamp-created TEMPLATE]]
              [--ref-name latest] [--digest-out FILE]
 
 --base names an existing layout. Its manifest is the one manifest it holds (nested
@@ -21,6 +23,10 @@ The manifest gets the annotation org.opencontainers.image.base.digest.
 --layer takes a blob and the descriptor layer.py wrote for it; layers are appended in
 order. --history-created-by is given once (for every new layer) or once per layer.
 --created defaults to SOURCE_DATE_EPOCH if set, else 1970-01-01T00:00:00Z.
+
+--stamp-status is Bazel's stable-status.txt, given only to stamped builds;
+--stamp-label and --stamp-created templates name its keys in braces, e.g.
+"{STABLE_VERSION}", and override --label and --created.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
+
+_STATUS_KEY_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
 DEFAULT_CREATED = "1970-01-01T00:00:00Z"
 DEFAULT_CREATED_BY = "bazel build"
@@ -145,6 +153,36 @@ def history_texts(texts: list[str], layer_count: int) -> list[str]:
             "give it once, or once per --layer"
         )
     return texts
+
+
+def apply_stamp(args: argparse.Namespace) -> None:
+    """Expand --stamp-label/--stamp-created from the status file into --label/--created."""
+    if not args.stamp_status:
+        if args.stamp_label or args.stamp_created:
+            raise ocilib.OciError("--stamp-label and --stamp-created need --stamp-status")
+        return
+    status = {}
+    for line in Path(args.stamp_status).read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition(" ")
+        status[key] = value
+
+    def expand(template: str, what: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) not in status:
+                raise ocilib.OciError(
+                    f"{what}: {{{match.group(1)}}} is not a workspace status key; "
+                    "is --workspace_status_command=tools/release/workspace_status.sh "
+                    "set (.bazelrc sets it)?"
+                )
+            return status[match.group(1)]
+
+        return _STATUS_KEY_RE.sub(one, template)
+
+    for item in args.stamp_label:
+        key, template = ocilib.split_key_value(item, "--stamp-label")
+        args.label.append(f"{key}={expand(template, f'--stamp-label {key}')}")
+    if args.stamp_created:
+        args.created = expand(args.stamp_created, "--stamp-created")
 
 
 # --- inputs ----------------------------------------------------------------------------
@@ -366,6 +404,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--history-created-by", action="append", default=[], help="history text"
     )
+    p.add_argument("--stamp-status", help="Bazel's stable-status.txt (stamped builds)")
+    p.add_argument(
+        "--stamp-label", action="append", default=[], help="KEY=TEMPLATE (stamped)"
+    )
+    p.add_argument("--stamp-created", help="template for --created (stamped)")
     p.add_argument("--ref-name", default="latest", help="ref name in index.json")
     p.add_argument("--digest-out", help="write the manifest digest here")
     return p.parse_args(argv)
@@ -373,6 +416,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
+    apply_stamp(args)
     # Validate everything cheap before copying any blob.
     platform = ocilib.Platform.parse(args.platform)
     ocilib.check_ref_name(args.ref_name)

@@ -1,0 +1,214 @@
+"""//tools/release end to end, against Debian's docker-registry on 127.0.0.1.
+
+The tool runs on a copy of this checkout (--workspace), as `bazel run` runs it: a
+stamped build, a second build from another copy in another output base (the
+reproducibility proof for every image: digests compared), SBOMs, push, cosign
+sign and attest with a throwaway key, verify, tag. Then the release is checked from
+outside the tool with cosign and the registry API, a tag is re-pointed at an
+unsigned digest and verification of the tag fails. The failure tests check that a
+bad registry or key stops the release before anything is built, pushed or tagged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nested_bazel import copy_checkout, remove_tree
+from registry import free_port, registry, remote_digest
+
+RUNFILES = Path(os.environ["TEST_SRCDIR"]) / "_main"
+RELEASE = RUNFILES / "tools" / "release" / "release"
+PASSWORD = "throwaway-password"
+VERSION = "1.2.3-rc.1"
+
+
+@pytest.fixture(autouse=True)
+def terminate_cleanly() -> Iterator[None]:
+    """On a test timeout (SIGTERM), leave through the finallys that stop servers."""
+    previous = signal.signal(
+        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
+    )
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="module")
+def tmp() -> Iterator[Path]:
+    path = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "release"
+    remove_tree(path)
+    path.mkdir(parents=True)
+    yield path
+    remove_tree(path)
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp: Path) -> Path:
+    source = Path("MODULE.bazel").resolve().parent
+    destination = tmp / "checkout"
+    copy_checkout(source, destination)
+    return destination
+
+
+@pytest.fixture(scope="module")
+def key(tmp: Path) -> Path:
+    directory = tmp / "keys"
+    directory.mkdir()
+    subprocess.run(
+        ["cosign", "generate-key-pair"], cwd=directory, check=True,
+        env={**os.environ, "COSIGN_PASSWORD": PASSWORD}, capture_output=True,
+    )  # fmt: skip
+    return directory / "cosign.key"
+
+
+def run_release(
+    args: list[str], password: str = PASSWORD, timeout: float = 3000
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COSIGN_PASSWORD": password}
+    return subprocess.run(
+        [str(RELEASE), *args], capture_output=True, text=True, env=env,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def cosign(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["cosign", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def catalog(address: str) -> list[str]:
+    with urllib.request.urlopen(f"http://{address}/v2/_catalog", timeout=10) as r:
+        return json.load(r)["repositories"]
+
+
+def layer_file(layout: Path, name: str) -> bytes | None:
+    """A file from the amd64 image of an index layout, or None."""
+    def blob(digest: str) -> Path:
+        return layout / "blobs" / "sha256" / digest.split(":")[1]
+
+    entries = json.loads((layout / "index.json").read_text())["manifests"]
+    index = next(e for e in entries if e["mediaType"].endswith("index.v1+json"))
+    nested = json.loads(blob(index["digest"]).read_text())
+    manifest = json.loads(blob(nested["manifests"][0]["digest"]).read_text())
+    for layer in manifest["layers"]:
+        with tarfile.open(blob(layer["digest"])) as tar:
+            if name in tar.getnames():
+                stream = tar.extractfile(name)
+                assert stream is not None
+                return stream.read()
+    return None
+
+
+def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) -> None:
+    pub = key.with_suffix(".pub")
+    work, out = tmp / "work", tmp / "out"
+    with registry() as address:
+        result = run_release(
+            ["--registry", f"{address}/team", "--key", str(key), "--version", VERSION,
+             "--workspace", str(checkout), "--work-dir", str(work), "--output", str(out)],
+        )  # fmt: skip
+        print(result.stderr[-6000:])
+        assert result.returncode == 0, result.stderr[-6000:]
+        assert "reproducible, signed, verified" in result.stdout
+
+        manifest = json.loads((out / "release-manifest.json").read_text())
+        images = {item["image"]: item for item in manifest["images"]}
+        assert sorted(images) == ["hello", "hello_debug", "hello_slim"]
+        assert manifest["version"] == VERSION
+        for name, item in images.items():
+            repository = f"team/{name}"
+            digest = item["index_digest"]
+            # Pushed by digest, tagged with the version, platforms as built.
+            assert remote_digest(address, repository, VERSION) == digest
+            assert sorted(item["platforms"]) == ["linux/amd64", "linux/arm64/v8"]
+            for platform_digest in item["platforms"].values():
+                assert remote_digest(address, repository, platform_digest) == platform_digest
+            assert {s["artifactType"] for s in item["signatures"]} >= {
+                "application/vnd.dev.sigstore.bundle.v0.3+json"
+            } or item["signatures"], item["signatures"]
+            ref = f"{address}/{repository}@{digest}"
+            verify = ["--key", str(pub), "--insecure-ignore-tlog=true",
+                      "--allow-insecure-registry"]  # fmt: skip
+            # A consumer's verification, from outside the tool, by tag too.
+            assert cosign("verify", *verify, ref).returncode == 0
+            assert cosign("verify", *verify, f"{address}/{repository}:{VERSION}").returncode == 0
+            attested = cosign("verify-attestation", *verify, "--type", "spdxjson", ref)
+            assert attested.returncode == 0, attested.stderr
+            envelope = json.loads(attested.stdout.splitlines()[0])
+            statement = json.loads(base64.b64decode(envelope["payload"]))
+            sbom = json.loads((out / item["sbom"]).read_text())
+            assert statement["predicate"] == sbom
+            assert sbom["spdxVersion"] == "SPDX-2.3"
+            assert sbom["packages"][0]["versionInfo"] == VERSION
+
+        # Stamped: the version label and hello's build_info.json (/version).
+        layout = work / "stamped" / "bazel-bin" / "images" / "hello"
+        info = json.loads(layer_file(layout, "app/hello/build_info.json") or b"null")
+        assert info == {
+            "version": VERSION,
+            "revision": manifest["revision"],
+            "build_time": manifest["build_time"],
+        }
+
+        # Re-point the version tag of hello at a digest nobody signed (its amd64
+        # manifest): verifying the tag now fails, clearly.
+        hello = images["hello"]
+        amd64 = hello["platforms"]["linux/amd64"]
+        subprocess.run(
+            ["crane", "tag", "--insecure", f"{address}/team/hello@{amd64}", VERSION],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        assert remote_digest(address, "team/hello", VERSION) == amd64
+        moved = cosign("verify", *verify, f"{address}/team/hello:{VERSION}")
+        print(moved.stderr)
+        assert moved.returncode != 0
+        assert "no signatures found" in moved.stderr
+        # The digest the release manifest names still verifies.
+        assert cosign("verify", *verify, f"{address}/team/hello@{hello['index_digest']}").returncode == 0
+
+
+def test_unreachable_registry_stops_before_building(tmp: Path, checkout: Path, key: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    work = tmp / "work-unreachable"
+    result = run_release(
+        ["--registry", f"{address}/team", "--key", str(key),
+         "--workspace", str(checkout), "--work-dir", str(work)], timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"registry {address} is not reachable" in result.stderr
+    assert "Nothing was built, pushed or tagged" in result.stderr
+    assert not (work / "stamped").exists()
+
+
+def test_wrong_password_pushes_and_tags_nothing(tmp: Path, checkout: Path, key: Path) -> None:
+    with registry() as address:
+        result = run_release(
+            ["--registry", f"{address}/team", "--key", str(key),
+             "--workspace", str(checkout), "--work-dir", str(tmp / "work-password")],
+            password="not-the-password", timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert f"cannot open signing key {key}" in result.stderr
+        assert "COSIGN_PASSWORD" in result.stderr
+        assert catalog(address) == []
+
+
+def test_missing_key_is_named(tmp: Path, checkout: Path) -> None:
+    missing = tmp / "nowhere" / "cosign.key"
+    result = run_release(
+        ["--registry", "127.0.0.1:1/team", "--key", str(missing),
+         "--workspace", str(checkout)], timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"signing key {missing} does not exist" in result.stderr
+    assert "cosign generate-key-pair" in result.stderr

@@ -1,0 +1,463 @@
+"""Cut a release: build stamped, prove reproducible, SBOM, push, sign, verify, tag.
+
+    bazel run //tools/release -- --registry HOST[:PORT]/PREFIX --key cosign.key
+        [--image NAME]... [--tag T]... [--output DIR] [--work-dir DIR]
+        [--workspace DIR] [--version V]
+
+Steps; the first failure stops the release (exit 1) with a message naming the step:
+ 0. preflight: cosign and crane present, the key opens with $COSIGN_PASSWORD, the
+    registry answers /v2/ -- before anything is built;
+ 1. stamped build of the images (//images:all, or --image NAME...) in an output base
+    of its own, so the user's bazel-bin and concurrent builds are left alone;
+ 2. a second build, from a copy of the checkout at another path, in another output
+    base with no cache of outputs; every index and manifest digest must be equal,
+    else the image, platform, layer and first differing files are named;
+ 3. an SPDX 2.3 SBOM per image (sbom.py), from what the image ships and the locks;
+ 4. push by digest (nothing is tagged yet);
+ 5. cosign sign of each index, and the SBOM attached as an spdxjson attestation;
+ 6. cosign verify and verify-attestation of what was just made;
+ 7. only then the tags (the version, and --tag), then release-manifest.json in
+    --output and a summary. So a tag never points at an unsigned or unverified
+    image, and a failed release leaves no tag.
+
+The stamp values (version, revision, commit time) come from
+tools/release/workspace_status.sh run in the checkout once, and are passed to both
+builds, so the copy (which has no .git) is stamped the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import compare
+import sbom
+from nested_bazel import NestedBazel, copy_checkout, remove_tree
+from push import PushError, run_crane, single_entry_view, top_descriptor
+
+BUILD_TIMEOUT = 3600  # seconds per build; a cold build of every image takes minutes.
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ReleaseError(Exception):
+    """A step failed; the message says which, why, and what to do."""
+
+
+@dataclass(frozen=True)
+class Built:
+    name: str
+    layout: Path
+
+
+def step(number: int | str, text: str) -> None:
+    print(f"release: [{number}] {text}", file=sys.stderr, flush=True)
+
+
+def is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    return name in ("localhost", "127.0.0.1", "[::1]") or name.startswith("127.")
+
+
+# --- 0. preflight --------------------------------------------------------------------
+
+
+def find_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ReleaseError(
+            f"{name} is not installed (Debian: apt-get install {package}); the build "
+            "root of ./tools/bazel has it: run the release with ./tools/bazel run"
+        )
+    return path
+
+
+def check_registry(registry: str, insecure: bool) -> None:
+    host = registry.split("/", 1)[0]
+    scheme = "http" if is_loopback(host) or insecure else "https"
+    url = f"{scheme}://{host}/v2/"
+    try:
+        urllib.request.urlopen(url, timeout=10).close()
+    except urllib.error.HTTPError as err:
+        if err.code != 401:  # 401: reachable, wants credentials (crane/cosign have them).
+            raise ReleaseError(
+                f"registry {host} answered {err.code} to GET {url}: is --registry "
+                "right (HOST[:PORT]/PREFIX)?"
+            ) from None
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise ReleaseError(
+            f"registry {host} is not reachable ({url}: {reason}); start it or fix "
+            "--registry. Nothing was built, pushed or tagged."
+        ) from None
+
+
+def public_key(cosign: str, key: Path, out: Path) -> None:
+    if not key.is_file():
+        raise ReleaseError(
+            f"signing key {key} does not exist; create a pair with `cosign "
+            "generate-key-pair` (keep cosign.key secret, publish cosign.pub) and pass "
+            "--key cosign.key"
+        )
+    if "COSIGN_PASSWORD" not in os.environ:
+        raise ReleaseError(
+            f"COSIGN_PASSWORD is not set: export the password of {key} (empty if it "
+            "has none) so that cosign can sign without asking"
+        )
+    result = subprocess.run(
+        [cosign, "public-key", "--key", str(key), "--outfile", str(out)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if result.returncode != 0:
+        detail = last_line(result.stderr)
+        raise ReleaseError(
+            f"cannot open signing key {key}: {detail}; is COSIGN_PASSWORD its password?"
+        )
+
+
+def last_line(text: str) -> str:
+    lines = [
+        line
+        for line in text.strip().splitlines()
+        if line.strip() and not line.startswith("WARNING")
+    ]
+    return lines[-1] if lines else "(no output)"
+
+
+# --- 1, 2. builds --------------------------------------------------------------------
+
+
+def stamp_values(workspace: Path, version: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if version:
+        env["STAMP_VERSION"] = version
+    result = subprocess.run(
+        [str(workspace / "tools/release/workspace_status.sh")],
+        cwd=workspace, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    values = dict(
+        line.split(" ", 1) for line in result.stdout.splitlines() if " " in line
+    )
+    return values
+
+
+def stamp_env(values: dict[str, str]) -> dict[str, str]:
+    return {
+        "STAMP_VERSION": values["STABLE_VERSION"],
+        "STAMP_GIT_REVISION": values["STABLE_GIT_REVISION"],
+        "STAMP_BUILD_EPOCH": values["STABLE_SOURCE_DATE_EPOCH"],
+    }
+
+
+def build(
+    checkout: Path,
+    work: Path,
+    name: str,
+    images: list[str],
+    values: dict[str, str],
+    disk_cache: bool,
+) -> dict[str, Path]:
+    """Build the images stamped in their own output base; {image: layout}."""
+    links = work / name / "bazel-"
+    rc = [f"build --symlink_prefix={links}"]
+    cache = os.environ.get("TOOLS_BAZEL_CACHE")
+    if disk_cache and cache:
+        # The user's disk cache: unstamped actions (every layer) are cache hits.
+        rc.append(f"common --disk_cache={cache}/disk_cache")
+    targets = [f"//images:{image}" for image in images]
+    with NestedBazel(
+        checkout, work, name, rc_lines=rc, output_caches=disk_cache
+    ) as nested:
+        nested.env.update(stamp_env(values))
+        result = nested.run(
+            "build", "--config=release", *targets, timeout=BUILD_TIMEOUT
+        )
+        if result.returncode != 0:
+            raise ReleaseError(
+                f"bazel build --config=release {' '.join(targets)} in {checkout} "
+                f"failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
+            )
+        print(last_line(result.stderr), file=sys.stderr)
+    bin_dir = Path(str(links) + "bin").resolve()
+    return {image: bin_dir / "images" / image for image in images}
+
+
+def all_images(workspace: Path) -> list[str]:
+    """The images //images:all names (IMAGES in images/BUILD.bazel)."""
+    text = (workspace / "images" / "BUILD.bazel").read_text()
+    match = re.search(r"^IMAGES = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    if not match:
+        raise ReleaseError("images/BUILD.bazel has no IMAGES list: give --image NAME")
+    return re.findall(r'"([A-Za-z0-9_]+)"', match.group(1))
+
+
+# --- 4-7. registry -------------------------------------------------------------------
+
+
+def cosign_run(cosign: str, step_text: str, args: list[str]) -> str:
+    result = subprocess.run(
+        [cosign, *args], capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise ReleaseError(f"{step_text} failed: {last_line(result.stderr)}")
+    return result.stdout
+
+
+def referrers(crane: str, common: list[str], repository: str, digest: str) -> list:
+    """Signature and attestation manifests attached to digest (OCI referrers)."""
+    fallback = f"{repository}:{digest.replace(':', '-')}"
+    try:
+        text = run_crane(crane, "reading referrers", repository, ["manifest", *common, fallback])
+    except PushError:
+        return []
+    index = json.loads(text)
+    return sorted(
+        (
+            {
+                "artifactType": m.get("artifactType", ""),
+                "reference": f"{repository}@{m['digest']}",
+            }
+            for m in index.get("manifests", [])
+        ),
+        key=lambda item: (item["artifactType"], item["reference"]),
+    )
+
+
+def version_tag(version: str) -> str:
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", version).lstrip(".-")[:128]
+    return tag or "0.0.0-dev"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--registry", required=True, help="HOST[:PORT]/PREFIX")
+    parser.add_argument("--key", type=Path, help="cosign private key (cosign.key)")
+    parser.add_argument("--image", action="append", default=[], help="only NAME")
+    parser.add_argument("--tag", action="append", default=[], help="extra tag")
+    parser.add_argument("--version", help="override the version (default: git)")
+    parser.add_argument("--workspace", type=Path, help="default: the checkout")
+    parser.add_argument("--output", type=Path, help="default: WORKSPACE/dist/VERSION")
+    parser.add_argument("--work-dir", type=Path, help="output bases and the copy")
+    parser.add_argument("--insecure", action="store_true", help="plain HTTP registry")
+    return parser.parse_args(argv)
+
+
+def resolve(path: Path | None, base: Path) -> Path | None:
+    return None if path is None else (base / path).resolve()
+
+
+def release(args: argparse.Namespace) -> dict[str, Any]:
+    invoked_from = Path(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()))
+    workspace = resolve(args.workspace, invoked_from) or Path(
+        os.environ.get("BUILD_WORKSPACE_DIRECTORY", "")
+    )
+    if not (workspace / "MODULE.bazel").is_file():
+        raise ReleaseError(
+            f"{workspace} is not the checkout: run ./tools/bazel run //tools/release, "
+            "or give --workspace"
+        )
+    registry = args.registry.rstrip("/")
+    if "/" not in registry:
+        raise ReleaseError(
+            f"--registry {registry}: expected HOST[:PORT]/PREFIX, e.g. "
+            "registry.example.com/team"
+        )
+    if args.key is None:
+        raise ReleaseError(
+            "no signing key: pass --key cosign.key (create one with `cosign "
+            "generate-key-pair`); keyless signing is in docs/RELEASING.md"
+        )
+    key = resolve(args.key, invoked_from)
+    assert key is not None
+    images = args.image or all_images(workspace)
+    for tag in args.tag:
+        if not TAG_RE.match(tag):
+            raise ReleaseError(f"--tag {tag!r} is not a valid OCI tag")
+    cache = os.environ.get("TOOLS_BAZEL_CACHE")
+    work = resolve(args.work_dir, invoked_from) or Path(
+        cache or tempfile.gettempdir()
+    ) / "release"
+    work.mkdir(parents=True, exist_ok=True)
+    insecure = args.insecure or is_loopback(registry.split("/", 1)[0])
+    crane_common = ["--insecure"] if insecure else []
+    cosign_common = ["--allow-insecure-registry"] if insecure else []
+
+    step(0, f"preflight: tools, key {key}, registry {registry}")
+    cosign = find_tool("cosign", "cosign")
+    crane = find_tool("crane", "crane")
+    pub = work / "cosign.pub"
+    public_key(cosign, key, pub)
+    check_registry(registry, args.insecure)
+    values = stamp_values(workspace, args.version)
+    version = values["STABLE_VERSION"]
+    tags = [version_tag(version), *args.tag]
+    output = resolve(args.output, invoked_from) or workspace / "dist" / version_tag(version)
+    print(
+        f"release: version {version}, revision {values['STABLE_GIT_REVISION']}, "
+        f"built at {values['STABLE_BUILD_TIME']}; images {', '.join(images)}",
+        file=sys.stderr,
+    )
+
+    step(1, "stamped build")
+    first = build(workspace, work, "stamped", images, values, disk_cache=True)
+
+    step(2, "reproducibility: a second build from a copy at another path")
+    copy = work / "reproduce" / "elsewhere" / "checkout"
+    remove_tree(copy.parent)
+    copy_checkout(workspace, copy)
+    second = build(copy, work, "reproduce", images, values, disk_cache=False)
+    mismatches = [
+        m for image in images for m in compare.compare_image(image, first[image], second[image])
+    ]
+    if mismatches:
+        raise ReleaseError(
+            "the two builds differ, so the release is not reproducible:\n  "
+            + "\n  ".join(m.message for m in mismatches)
+        )
+    remove_tree(copy.parent)
+
+    step(3, "SBOMs")
+    output.mkdir(parents=True, exist_ok=True)
+    sboms = {}
+    for image in images:
+        try:
+            document = sbom.image_sbom(
+                image,
+                first[image],
+                workspace / "images" / "debian_packages.lock.json",
+                workspace / "requirements_lock.txt",
+            )
+        except sbom.SbomError as err:
+            raise ReleaseError(f"SBOM of {image}: {err}") from None
+        path = output / f"{image}.spdx.json"
+        path.write_bytes(sbom.dumps(document))
+        sboms[image] = path
+
+    entries = {}
+    try:
+        step(4, f"push by digest to {registry}")
+        for image in images:
+            repository = f"{registry}/{image}"
+            descriptor = top_descriptor(first[image])
+            with tempfile.TemporaryDirectory() as tmp:
+                view = single_entry_view(first[image], descriptor, Path(tmp))
+                run_crane(
+                    crane, f"pushing {image} by digest", registry,
+                    ["push", *crane_common, str(view), f"{repository}@{descriptor['digest']}"],
+                )  # fmt: skip
+            entries[image] = (repository, descriptor["digest"])
+
+        step(5, "sign and attest (cosign)")
+        signing_config = work / "signing-config.json"
+        # Key-based, no transparency log: works offline (docs/RELEASING.md).
+        cosign_run(
+                cosign, "creating a cosign signing config",
+                ["signing-config", "create", "--no-default-fulcio", "--no-default-rekor",
+                 "--no-default-oidc", "--no-default-tsa", "--out", str(signing_config)],
+            )  # fmt: skip
+        for image, (repository, digest) in entries.items():
+            ref = f"{repository}@{digest}"
+            sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
+            cosign_run(cosign, f"signing {ref}", ["sign", *sign, *cosign_common, ref])
+            cosign_run(
+                cosign, f"attaching the SBOM of {image} to {ref}",
+                ["attest", *sign, *cosign_common, "--type", "spdxjson",
+                 "--predicate", str(sboms[image]), ref],
+            )  # fmt: skip
+
+        step(6, "verify signatures and attestations")
+        verify = ["--key", str(pub), "--insecure-ignore-tlog=true", *cosign_common]
+        for image, (repository, digest) in entries.items():
+            ref = f"{repository}@{digest}"
+            cosign_run(cosign, f"verifying the signature of {ref}", ["verify", *verify, ref])
+            out = cosign_run(
+                cosign, f"verifying the SBOM attestation of {ref}",
+                ["verify-attestation", *verify, "--type", "spdxjson", ref],
+            )  # fmt: skip
+            check_attestation(out, digest, sboms[image], ref)
+
+        step(7, f"tag: {', '.join(tags)}")
+        for image, (repository, digest) in entries.items():
+            for tag in tags:
+                run_crane(
+                    crane, f"tagging {image} {digest} as {tag}", registry,
+                    ["tag", *crane_common, f"{repository}@{digest}", tag],
+                )  # fmt: skip
+    except PushError as err:
+        raise ReleaseError(str(err)) from None
+
+    manifest: dict[str, Any] = {
+        "version": version,
+        "revision": values["STABLE_GIT_REVISION"],
+        "build_time": values["STABLE_BUILD_TIME"],
+        "registry": registry,
+        "public_key": pub.read_text(),
+        "images": [],
+    }
+    for image, (repository, digest) in entries.items():
+        platforms = {
+            platform: manifest_digest
+            for platform, _, manifest_digest in sbom.platform_manifests(first[image])
+        }
+        manifest["images"].append(
+            {
+                "image": image,
+                "repository": repository,
+                "tags": tags,
+                "index_digest": digest,
+                "platforms": platforms,
+                "sbom": sboms[image].name,
+                "sbom_sha256": hashlib.sha256(sboms[image].read_bytes()).hexdigest(),
+                "signatures": referrers(crane, crane_common, repository, digest),
+            }
+        )
+    (output / "release-manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
+    (output / "cosign.pub").write_text(pub.read_text())
+    print(f"release {version} ({values['STABLE_GIT_REVISION'][:12]}): reproducible, signed, verified")
+    for item in manifest["images"]:
+        print(f"  {item['repository']}:{tags[0]}  {item['index_digest']}")
+    print(f"  manifest: {output / 'release-manifest.json'}")
+    return manifest
+
+
+def check_attestation(out: str, digest: str, sbom_path: Path, ref: str) -> None:
+    """The verified attestation is about this digest and carries this SBOM."""
+    expected = json.loads(sbom_path.read_text())
+    for line in filter(None, out.splitlines()):
+        envelope = json.loads(line)
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        subjects = [s["digest"].get("sha256") for s in statement.get("subject", [])]
+        if digest.removeprefix("sha256:") in subjects and statement.get("predicate") == expected:
+            return
+    raise ReleaseError(f"the verified attestation of {ref} does not carry its SBOM")
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        release(args)
+    except ReleaseError as err:
+        print(f"release: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
