@@ -21,7 +21,7 @@ Steps; the first failure stops the release (exit 1) with a message naming the st
     image, and a failed release leaves no tag.
 
 The stamp values (version, revision, commit time) come from
-tools/release/workspace_status.sh run in the checkout once, and are passed to both
+tools/stamping/workspace_status.sh run in the checkout once, and are passed to both
 builds, so the copy (which has no .git) is stamped the same.
 """
 
@@ -144,7 +144,7 @@ def stamp_values(workspace: Path, version: str | None) -> dict[str, str]:
     if version:
         env["STAMP_VERSION"] = version
     result = subprocess.run(
-        [str(workspace / "tools/release/workspace_status.sh")],
+        [str(workspace / "tools/stamping/workspace_status.sh")],
         cwd=workspace, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     values = dict(

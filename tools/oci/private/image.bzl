@@ -1,6 +1,6 @@
 """oci_image: one image for one platform, as an OCI image layout directory."""
 
-load("//tools/release:stamping.bzl", "STAMP_ATTRS", "maybe_stamp")
+load("//tools/stamping:defs.bzl", "STAMP_ATTRS", "maybe_stamp")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "run_layer_tool")
 load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
 

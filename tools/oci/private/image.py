@@ -171,7 +171,7 @@ def apply_stamp(args: argparse.Namespace) -> None:
             if match.group(1) not in status:
                 raise ocilib.OciError(
                     f"{what}: {{{match.group(1)}}} is not a workspace status key; "
-                    "is --workspace_status_command=tools/release/workspace_status.sh "
+                    "is --workspace_status_command=tools/stamping/workspace_status.sh "
                     "set (.bazelrc sets it)?"
                 )
             return status[match.group(1)]

@@ -1,4 +1,4 @@
-"""tools/release/workspace_status.sh in throwaway git repositories."""
+"""tools/stamping/workspace_status.sh in throwaway git repositories."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(os.environ["TEST_SRCDIR"]) / "_main" / "tools/release/workspace_status.sh"
+SCRIPT = Path(os.environ["TEST_SRCDIR"]) / "_main" / "tools/stamping/workspace_status.sh"
 COMMIT_EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

@@ -1,11 +1,11 @@
 """Stamping: how a rule learns whether this build is stamped (--stamp).
 
-    load("//tools/release:stamping.bzl", "STAMP_ATTRS", "maybe_stamp")
+    load("//tools/stamping:defs.bzl", "STAMP_ATTRS", "maybe_stamp")
 
 The shape follows aspect_bazel_lib's lib/stamping.bzl (which Debian's module set
 does not offer here): a rule adds STAMP_ATTRS and calls maybe_stamp(ctx), which
 returns ctx.info_file (stable-status.txt, the STABLE_ keys of
-tools/release/workspace_status.sh) only when the rule is stamped. An unstamped
+tools/stamping/workspace_status.sh) only when the rule is stamped. An unstamped
 action then never has the status file as an input, so its outputs and cache key
 cannot depend on the commit.
 """
@@ -30,7 +30,7 @@ STAMP_ATTRS = {
         values = [-1, 0, 1],
         doc = "1: always stamp; 0: never; -1 (default): stamp when Bazel runs with --stamp.",
     ),
-    "_stamp_setting": attr.label(default = Label("//tools/release:stamp_setting")),
+    "_stamp_setting": attr.label(default = Label("//tools/stamping:stamp_setting")),
 }
 
 def maybe_stamp(ctx):

@@ -2,7 +2,7 @@
 
 The same targets are built unstamped and, through a transition, stamped
 (stamped.bzl) in one `bazel test`; the stamped values are those of
-tools/release/workspace_status.sh for this checkout.
+tools/stamping/workspace_status.sh for this checkout.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_status_values_are_those_of_the_commit() -> None:
     }
     assert values["STABLE_BUILD_TIME"].endswith("Z")
     # Unstamped, a stamp_json target provides no file at all.
-    assert not Path("tools/release/tests/status_values.json").exists()
+    assert not Path("tools/stamping/tests/status_values.json").exists()
 
 
 def test_unstamped_image_keeps_placeholders() -> None:

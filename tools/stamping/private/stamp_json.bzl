@@ -1,6 +1,6 @@
 """stamp_json: a JSON file of workspace-status values that exists only in stamped builds."""
 
-load("//tools/release:stamping.bzl", "STAMP_ATTRS", "maybe_stamp")
+load(":stamping.bzl", "STAMP_ATTRS", "maybe_stamp")
 
 def _stamp_json_impl(ctx):
     status = maybe_stamp(ctx)
@@ -34,7 +34,7 @@ so readers fall back to their placeholders and unstamped outputs do not change."
     attrs = dict(
         out = attr.string(doc = "Output path in this package; default NAME.json."),
         values = attr.string_dict(mandatory = True, doc = "key -> template naming status keys in braces."),
-        _tool = attr.label(default = "//tools/release/private:stamp_json", executable = True, cfg = "exec"),
+        _tool = attr.label(default = "//tools/stamping/private:stamp_json", executable = True, cfg = "exec"),
         **STAMP_ATTRS
     ),
 )

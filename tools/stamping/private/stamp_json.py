@@ -40,7 +40,7 @@ def expand(template: str, status: dict[str, str], what: str) -> str:
             raise StampError(
                 f"{what}: {{{key}}} is not a workspace status key (known: "
                 f"{', '.join(sorted(status)) or 'none'}); is "
-                "--workspace_status_command=tools/release/workspace_status.sh set "
+                "--workspace_status_command=tools/stamping/workspace_status.sh set "
                 "(.bazelrc sets it)?"
             )
         return status[key]
