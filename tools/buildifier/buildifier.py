@@ -15,30 +15,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checkout import checkout_files, workspace_dir
 from runfiles import runfile
 
 WARNINGS = "-module-docstring,-function-docstring,-function-docstring-args,-function-docstring-header,-print"
 
 
-def workspace_dir() -> Path:
-    if "BUILD_WORKSPACE_DIRECTORY" in os.environ:
-        return Path(os.environ["BUILD_WORKSPACE_DIRECTORY"])
-    return runfile("MODULE.bazel").resolve().parent
-
-
 def starlark_files(workspace: Path) -> list[str]:
-    """Tracked and untracked-but-not-ignored files, so bazel-* links and caches are skipped."""
-    listed = subprocess.run(
-        ["git", "-C", str(workspace), "ls-files", "-co", "--exclude-standard", "-z"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split("\0")  # fmt: skip
     names = ("BUILD", "BUILD.bazel", "MODULE.bazel", "WORKSPACE", "WORKSPACE.bazel")
-    return sorted(p for p in listed if p and (Path(p).name in names or p.endswith((".bzl", ".bazel"))))
+    return [
+        path
+        for path in checkout_files(workspace)
+        if Path(path).name in names or path.endswith((".bzl", ".bazel"))
+    ]
 
 
 def main(mode: str, buildifier: str) -> int:
     workspace = workspace_dir()
-    files = [f for f in starlark_files(workspace) if (workspace / f).exists()]
+    files = starlark_files(workspace)
     if mode == "fix":
         command = [buildifier, "--mode=fix", "--lint=fix", f"--warnings={WARNINGS}", *files]
         return subprocess.run(command, cwd=workspace, check=False).returncode

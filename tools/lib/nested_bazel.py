@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from checkout import checkout_files
+
 # "INFO: 44 processes: 25 internal, 19 linux-sandbox." or
 # "INFO: 9 processes: 3 remote cache hit, 6 internal."
 _SUMMARY = re.compile(r"^INFO: (\d+) process(?:es)?(?:: (.*?))?\.?$", re.MULTILINE)
@@ -53,17 +55,10 @@ def copy_checkout(source: Path, destination: Path) -> None:
 
     Uncommitted edits come along, so what is checked is what the user has.
     """
-    listed = subprocess.run(
-        ["git", "-C", str(source), "ls-files", "-co", "--exclude-standard", "-z"],
-        capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
-    for name in filter(None, listed):
-        src = source / name
-        if not os.path.lexists(src):
-            continue  # Deleted but not yet committed.
+    for name in checkout_files(source):
         dst = destination / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst, follow_symlinks=False)
+        shutil.copy2(source / name, dst, follow_symlinks=False)
 
 
 def files_by_hash(root: Path) -> dict[str, str]:
