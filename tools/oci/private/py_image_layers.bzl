@@ -38,6 +38,10 @@ def _layer_for(ctx, name, files, destination_dir):
     spec = ctx.actions.declare_file("{}_{}.spec.json".format(ctx.label.name, name))
     ctx.actions.write(spec, json.encode({"entries": entries}))
 
+    if not ctx.attr.precompile:
+        layer = run_layer_tool(ctx, "{}_{}".format(ctx.label.name, name), [spec], inputs = depset([f for f, _ in files]))
+        return layer, {prefix + "/" + rel: str(f.owner) for f, rel in files}
+
     sources = [(f, rel) for f, rel in files if rel.endswith(".py")]
     pyc_dir = ctx.actions.declare_directory("{}_{}_pyc".format(ctx.label.name, name))
     pyc_spec = ctx.actions.declare_file("{}_{}.pyc.spec.json".format(ctx.label.name, name))
@@ -124,6 +128,7 @@ the app layer. Run the image with PYTHONPATH=<app_dir>:<site_packages_dir>.
         app_dir = attr.string(default = "/app", doc = "Image directory of first-party code."),
         site_packages_dir = attr.string(default = "/app/site-packages", doc = "Image directory of third-party distributions."),
         python = attr.string(default = "/usr/bin/python3.13", doc = "Interpreter that compiles .pyc: the image's Python version."),
+        precompile = attr.bool(default = True, doc = "Ship checked-hash .pyc files beside the sources. False only to measure what they buy (//tools/bench): without them a read-only image compiles every module at each start."),
         _pyc_tool = attr.label(default = "//tools/oci/private:pyc", executable = True, cfg = "exec"),
         **LAYER_TOOL_ATTRS
     ),

@@ -179,3 +179,18 @@ def test_layers_run_with_their_pyc_files(tmp_path: Path, version: str) -> None:
             line.startswith("# code object from") and line.endswith(f"{pyc}'")
             for line in result.stderr.splitlines()
         ), pyc
+
+
+def test_precompile_false_ships_the_same_sources_without_pyc(v1: Image) -> None:
+    nopyc = image("v1_nopyc")
+    assert len(nopyc.layers) == len(v1.layers) == 2
+    for index in (0, 1):
+        with_pyc, without = v1.layers[index].by_name(), nopyc.layers[index].by_name()
+        assert not [name for name in without if name.endswith(".pyc")]
+        assert not [name for name in without if name.endswith("/__pycache__")]
+        expected = {
+            name: member.data
+            for name, member in with_pyc.items()
+            if "/__pycache__" not in name and not name.endswith("__pycache__")
+        }
+        assert {name: m.data for name, m in without.items()} == expected

@@ -1,0 +1,247 @@
+"""Benchmarks of the images: size, build time, cold start, load, memory.
+
+    ./tools/bazel run //tools/bench -- [--quick] [--out DIR]
+
+Writes DIR/results.json, DIR/report.md and the PNG plots it references
+(default DIR: docs/performance in the workspace). Needs root (runc, umoci,
+binfmt_misc for arm64), wrk and nsenter: the build root has them. Every
+server and container listens on 127.0.0.1 or in a network namespace made
+for it, and is stopped on exit, on Ctrl-C, on SIGTERM and on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import build_times
+import coldstart
+import compression
+import load
+import report
+import sizes
+from nested_bazel import NestedBazelError, remove_tree
+from stats import machine
+
+SCHEMA = "bazel-python-containers/bench/v1"
+# Layouts in this tool's runfiles (the working directory of `bazel run`).
+IMAGES = {
+    "hello": "images/hello",
+    "hello_debug": "images/hello_debug",
+    "hello_slim": "images/hello_slim",
+    # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
+    "hello_nopyc": "tools/bench/hello_nopyc",
+}
+SIZE_VARIANTS = ("hello", "hello_debug", "hello_slim", "hello_nopyc")
+COLD_START_VARIANTS = ("hello", "hello_nopyc", "hello_slim", "hello_debug")
+LOAD_VARIANTS = ("hello", "hello_slim")
+ARCHES = ["amd64", "arm64"]
+REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: the full run, or --quick."""
+
+    quick: bool
+    cold_start_runs: int
+    cold_start_warmups: int
+    build: build_times.Options
+    load: load.LoadOptions
+
+    @classmethod
+    def of(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(
+                quick=True,
+                cold_start_runs=3,
+                cold_start_warmups=1,
+                build=build_times.Options(clean=False, noop_runs=1, incremental_runs=1),
+                load=load.LoadOptions(
+                    threads=2, connections=32, seconds=2, warmup_seconds=1, rounds=1
+                ),
+            )
+        return cls(
+            quick=False,
+            cold_start_runs=10,
+            cold_start_warmups=2,
+            build=build_times.Options(clean=True, noop_runs=3, incremental_runs=3),
+            load=load.LoadOptions(
+                threads=2, connections=32, seconds=10, warmup_seconds=3, rounds=3
+            ),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "quick": self.quick,
+            "cold_start_runs": self.cold_start_runs,
+            "cold_start_warmups": self.cold_start_warmups,
+            "build_clean": self.build.clean,
+            "build_noop_runs": self.build.noop_runs,
+            "build_incremental_runs": self.build.incremental_runs,
+            "load_threads": self.load.threads,
+            "load_connections": self.load.connections,
+            "load_seconds": self.load.seconds,
+            "load_warmup_seconds": self.load.warmup_seconds,
+            "load_rounds": self.load.rounds,
+        }
+
+
+# Published figures of the Go distroless example this project follows: other
+# hardware (an Apple M1), another language, another service. For scale only.
+REFERENCE = {
+    "source": "the Go distroless example (a Go service, measured by its authors"
+    " on other hardware: an Apple M1)",
+    "image_mb": {"distroless": 12.5, "scratch": 6.26, "scratch + UPX": 2.67},
+    "cold_start_ms": [700, 1100],
+    "response_ms": 0.5,
+    "requests_per_second": 10000,
+    "idle_rss_mb": [8, 11],
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer runs, shorter loads, no clean build (for a smoke run)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (default: docs/performance in the workspace)",
+    )
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=os.environ.get("BUILD_WORKSPACE_DIRECTORY"),
+        help="the checkout to build (default: $BUILD_WORKSPACE_DIRECTORY)",
+    )
+    args = parser.parse_args(argv)
+    if args.workspace is None:
+        parser.error("no workspace: run through ./tools/bazel run, or give --workspace")
+    args.workspace = args.workspace.resolve()
+    if not (args.workspace / "MODULE.bazel").exists():
+        parser.error(
+            f"{args.workspace} is not this project's checkout (no MODULE.bazel)"
+        )
+    if args.out is None:
+        args.out = args.workspace / "docs" / "performance"
+    elif not args.out.is_absolute():
+        # Relative to where the user typed the command, not to the runfiles.
+        args.out = Path(os.environ.get("BUILD_WORKING_DIRECTORY", ".")) / args.out
+    return args
+
+
+def check_environment() -> dict[str, Path]:
+    """Fail early, with the reason, if anything the run needs is missing."""
+    if os.geteuid() != 0:
+        sys.exit(
+            "bench: containers need root (runc, umoci); run it through ./tools/bazel"
+            " run, which enters the build root as root"
+        )
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        sys.exit(
+            f"bench: {', '.join(missing)} not installed; the build root has them"
+            " (./tools/bazel run //tools/bench), or apt-get install runc umoci wrk"
+            " util-linux iproute2"
+        )
+    layouts = {name: Path(path).resolve() for name, path in IMAGES.items()}
+    for name, path in layouts.items():
+        if not (path / "index.json").exists():
+            sys.exit(f"bench: the {name} image layout is missing at {path}")
+    return layouts
+
+
+def run(
+    args: argparse.Namespace, layouts: dict[str, Path], work: Path
+) -> dict[str, Any]:
+    plan = Plan.of(args.quick)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "plan": plan.describe(),
+        "machine": machine(),
+        "reference": REFERENCE,
+    }
+    log("sizes")
+    results["sizes"] = sizes.measure({v: layouts[v] for v in SIZE_VARIANTS})
+    log("compression levels")
+    results["compression"] = compression.measure(layouts["hello"], "linux/amd64")
+    log("cold start")
+    results["cold_start"] = coldstart.measure(
+        {v: layouts[v] for v in COLD_START_VARIANTS},
+        ARCHES,
+        work,
+        plan.cold_start_runs,
+        plan.cold_start_warmups,
+        log,
+    )
+    log("load and memory")
+    results["load"] = load.measure(
+        {v: layouts[v] for v in LOAD_VARIANTS}, work, plan.load, log
+    )
+    log("build times (nested Bazel)")
+    results["build"] = build_times.measure(
+        args.workspace, work / "build", plan.build, log
+    )
+    results["duration_seconds"] = time.monotonic() - started
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    layouts = check_environment()
+    # SIGTERM unwinds like Ctrl-C: every with block stops what it started.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        results = run(args, layouts, work)
+    except KeyboardInterrupt:
+        log("interrupted: everything started was stopped")
+        return 130
+    except (
+        load.BenchError,
+        coldstart.ContainerError,
+        coldstart.EmulationUnavailable,
+        NestedBazelError,
+    ) as err:
+        log(f"failed: {err}")
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        remove_tree(work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.write(results, args.out)
+    log(f"wrote {args.out}/results.json, report.md and the plots")
+    log(f"took {results['duration_seconds']:.0f} s")
+    return 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

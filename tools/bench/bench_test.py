@@ -1,0 +1,154 @@
+"""A --quick run of the benchmarks: every output is produced and well-formed.
+
+Checks form only (the JSON's shape, every figure present and positive, the
+PNGs valid, the Markdown naming them); never a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import bench
+import pytest
+import report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STATS_KEYS = {"median", "min", "max", "runs", "values"}
+
+
+def workspace() -> Path:
+    return Path("MODULE.bazel").resolve().parent
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("performance")
+    status = bench.main(
+        ["--quick", "--out", str(directory), "--workspace", str(workspace())]
+    )
+    assert status == 0
+    return directory
+
+
+@pytest.fixture(scope="module")
+def results(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return data
+
+
+def positive(value: Any, where: str) -> None:
+    assert isinstance(value, (int, float)) and value > 0, f"{where}: {value!r}"
+
+
+def check_stats(stats: dict[str, Any], where: str, runs: int) -> None:
+    assert STATS_KEYS <= stats.keys(), where
+    assert stats["runs"] == len(stats["values"]) == runs, where
+    for value in stats["values"]:
+        positive(value, where)
+    assert stats["min"] <= stats["median"] <= stats["max"], where
+
+
+def test_schema_and_method(results: dict[str, Any]) -> None:
+    assert results["schema"] == bench.SCHEMA
+    assert results["plan"]["quick"] is True
+    machine = results["machine"]
+    for key in ("cpu_model", "kernel"):
+        assert machine[key] and machine[key] != "unknown", key
+    positive(machine["cpu_cores"], "cpu_cores")
+    positive(machine["memory_gib"], "memory_gib")
+    positive(results["duration_seconds"], "duration_seconds")
+    assert results["reference"] == bench.REFERENCE
+
+
+def test_sizes(results: dict[str, Any]) -> None:
+    assert set(results["sizes"]) == set(bench.SIZE_VARIANTS)
+    for variant, platforms in results["sizes"].items():
+        assert set(platforms) == {"linux/amd64", "linux/arm64"}, variant
+        for platform, size in platforms.items():
+            where = f"{variant} {platform}"
+            positive(size["compressed_bytes"], where)
+            assert size["uncompressed_bytes"] > size["compressed_bytes"], where
+            assert size["layers"], where
+            for layer in size["layers"]:
+                assert layer["digest"].startswith("sha256:"), where
+                positive(layer["compressed_bytes"], where)
+                positive(layer["uncompressed_bytes"], where)
+    levels = results["compression"]["levels"]
+    assert [level["level"] for level in levels] == [1, 6, 9]
+    for level in levels:
+        positive(level["compressed_bytes"], "compression")
+        assert level["cpu_seconds"] >= 0
+
+
+def test_build(results: dict[str, Any]) -> None:
+    build = results["build"]
+    assert "clean" not in build  # --quick skips it, and says so
+    assert "--quick" in build["method"]
+    positive(build["warmup"]["seconds"], "warm-up build")
+    plan = results["plan"]
+    check_stats(build["noop"], "no-op build", plan["build_noop_runs"])
+    check_stats(build["incremental"], "incremental", plan["build_incremental_runs"])
+    changed = build["incremental"]["changed_layers"]
+    assert set(changed) == {"hello", "hello_debug", "hello_slim"}
+    for platforms in changed.values():
+        for count in platforms.values():
+            assert 1 <= count["changed"] < count["layers"], count
+
+
+def test_cold_start(results: dict[str, Any]) -> None:
+    runs = results["plan"]["cold_start_runs"]
+    assert set(results["cold_start"]) == set(bench.COLD_START_VARIANTS)
+    for variant, arches in results["cold_start"].items():
+        assert set(arches) == {"amd64", "arm64"}, variant
+        for arch, stats in arches.items():
+            check_stats(stats, f"cold start {variant} {arch}", runs)
+
+
+def test_load_and_memory(results: dict[str, Any]) -> None:
+    targets = results["load"]["targets"]
+    assert set(targets) == {"host", *bench.LOAD_VARIANTS}
+    rounds = results["plan"]["load_rounds"]
+    for name, target in targets.items():
+        for key in ("requests_per_second", "latency_p50_ms", "latency_p99_ms"):
+            check_stats(target[key], f"{name} {key}", rounds)
+            positive(target["ratio_to_host"][key], f"{name} ratio {key}")
+        positive(target["rss_idle_mib"], f"{name} idle RSS")
+        positive(target["rss_after_load_mib"], f"{name} RSS after load")
+        assert target["errors"] == 0, name
+    assert targets["host"]["ratio_to_host"]["requests_per_second"] == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(report.PLOTS.values()))
+def test_plots_are_pngs(out: Path, name: str) -> None:
+    data = (out / name).read_bytes()
+    assert data[:8] == PNG_SIGNATURE, name
+    assert data[12:16] == b"IHDR", name
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 300 and height >= 200, (name, width, height)
+
+
+def test_report_references_every_plot_and_section(out: Path) -> None:
+    text = (out / "report.md").read_text()
+    for name in report.PLOTS.values():
+        assert f"]({name})" in text, name
+    for heading in (
+        "## Method",
+        "## Image size",
+        "## Build time",
+        "## Cold start",
+        "## Latency, throughput and memory",
+        "## Beside the Go distroless example (other hardware)",
+    ):
+        assert heading in text, heading
+    assert "nan" not in text.lower().split(), "a figure is missing"
+
+
+def test_nothing_left_behind(out: Path) -> None:
+    # The work directory and every container's state are bench-* directories
+    # in the temporary directory; none may outlive the run.
+    leftovers = list(Path(tempfile.gettempdir()).glob("bench-*"))
+    assert not leftovers, leftovers
