@@ -1,0 +1,123 @@
+"""--config=remote-cache when something is wrong: no endpoint stops the build at
+once with a message naming what to set; a cache that is down, answers errors or
+refuses uploads costs the cache, never the build: Bazel warns and runs the
+actions here, and the image is the one a build without a cache makes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cache_server import CacheServer, free_port
+from nested_bazel import NestedBazel, copy_checkout, remove_tree
+
+TARGET = os.environ.get("TARGET", "//tests/remote_cache:payload_image")
+BUILD_TIMEOUT = 600  # seconds, each
+
+
+def workspace() -> Path:
+    return Path("MODULE.bazel").resolve().parent
+
+
+def expected_digest() -> str:
+    """The outer build's digest of the same image (made with or without a cache)."""
+    return Path(os.environ["PAYLOAD_DIGEST"]).read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def checkout() -> Iterator[Path]:
+    work = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "cache-failures"
+    if work.exists():
+        remove_tree(work)
+    copy_checkout(workspace(), work / "checkout")
+    yield work / "checkout"
+    remove_tree(work)
+
+
+@pytest.fixture(autouse=True)
+def terminate_cleanly() -> Iterator[None]:
+    """On a test timeout (SIGTERM), leave through the finally that stops servers."""
+    previous = signal.signal(
+        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
+    )
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def build_with_cache(checkout: Path, name: str, url: str) -> tuple[str, str]:
+    """A clean build of TARGET with --config=remote-cache pointing at url.
+
+    Returns Bazel's stderr and the digest it built; fails if the build failed.
+    """
+    endpoint = f"common:remote-cache-endpoint --remote_cache={url}"
+    with NestedBazel(checkout, checkout.parent, name, rc_lines=[endpoint]) as nested:
+        result = nested.build(
+            [TARGET], flags=["--config=remote-cache"], timeout=BUILD_TIMEOUT
+        )
+    print(f"{name}: {result.summary.line}")
+    for line in result.stderr.splitlines():
+        if line.startswith("WARNING: Remote Cache"):
+            print(f"  {line}")
+    # The fallback: nothing came from the cache, the image's actions ran here.
+    assert result.summary.cache_hits == 0, result.summary.line
+    assert result.summary.local >= 2, result.summary.line
+    package, _, target = TARGET.removeprefix("//").partition(":")
+    digest = (result.bin_dir / package / f"{target}.digest").read_text().strip()
+    return result.stderr, digest
+
+
+def remote_cache_warnings(stderr: str) -> list[str]:
+    return re.findall(r"^WARNING: Remote Cache: .*$", stderr, re.MULTILINE)
+
+
+def test_no_endpoint_stops_at_once_naming_it(checkout: Path) -> None:
+    with NestedBazel(checkout, checkout.parent, "no-endpoint") as nested:
+        result = nested.run(
+            "build", "--config=remote-cache", TARGET, timeout=BUILD_TIMEOUT
+        )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert (
+        "Config value 'remote-cache-endpoint' is not defined in any .rc file"
+        in result.stderr
+    ), result.stderr[-3000:]
+    assert "INFO: Build completed" not in result.stderr
+
+
+def test_cache_down_builds_locally_and_says_so(checkout: Path) -> None:
+    port = free_port()  # Nothing listens there.
+    url = f"http://127.0.0.1:{port}"
+    stderr, digest = build_with_cache(checkout, "closed-port", url)
+    warnings = remote_cache_warnings(stderr)
+    assert warnings, stderr[-3000:]
+    assert any("Connection refused" in w or f"127.0.0.1:{port}" in w for w in warnings)
+    assert digest == expected_digest()
+
+
+def test_cache_answering_500_builds_locally_and_says_so(checkout: Path) -> None:
+    with CacheServer(mode="error") as server:
+        stderr, digest = build_with_cache(checkout, "error-500", server.url)
+    traffic = server.traffic()
+    assert traffic.errors > 0 and traffic.hits == 0 and traffic.uploads == 0, traffic
+    warnings = remote_cache_warnings(stderr)
+    assert "WARNING: Remote Cache: 500 Internal Server Error" in warnings, warnings
+    assert "cache server in error mode" in stderr, stderr[-3000:]
+    assert digest == expected_digest()
+
+
+def test_read_only_cache_builds_locally_and_says_so(checkout: Path) -> None:
+    with CacheServer(mode="read-only") as server:
+        stderr, digest = build_with_cache(checkout, "read-only", server.url)
+    traffic = server.traffic()
+    # Every lookup was asked and missed; every upload was refused.
+    assert traffic.misses > 0 and traffic.errors > 0 and traffic.uploads == 0, traffic
+    # Bazel's warning quotes the status and the server's answer.
+    assert remote_cache_warnings(stderr), stderr[-3000:]
+    assert "HttpException: 403 Forbidden" in stderr, stderr[-3000:]
+    assert "read-only cache: uploads are refused" in stderr, stderr[-3000:]
+    assert digest == expected_digest()
