@@ -41,7 +41,9 @@ def files_of(image: Image) -> dict[str, int]:
 
 @pytest.mark.parametrize("variable", ALL)
 def test_index_has_both_platforms(variable: str) -> None:
-    platforms = sorted((p["architecture"], p.get("variant")) for p, _ in platform_images(variable))
+    platforms = sorted(
+        (p["architecture"], p.get("variant")) for p, _ in platform_images(variable)
+    )
     assert platforms == PLATFORMS
 
 
@@ -53,7 +55,10 @@ def test_skopeo_reads_the_index(variable: str) -> None:
     ).stdout  # fmt: skip
     index = json.loads(raw)
     assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
-    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == ["amd64", "arm64"]
+    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == [
+        "amd64",
+        "arm64",
+    ]
 
 
 @pytest.mark.parametrize("variable", ALL)
@@ -75,9 +80,14 @@ def test_config_runs_the_service_as_nonroot(variable: str) -> None:
 def test_production_has_no_shell_package_manager_or_setuid(variable: str) -> None:
     for platform, image in platform_images(variable):
         paths = files_of(image)
-        assert not FORBIDDEN & paths.keys(), (platform, sorted(FORBIDDEN & paths.keys()))
+        assert not FORBIDDEN & paths.keys(), (
+            platform,
+            sorted(FORBIDDEN & paths.keys()),
+        )
         assert not [p for p in paths if p.startswith("busybox")], platform
-        privileged = sorted(p for p, mode in paths.items() if mode & 0o100000 and mode & 0o6000)
+        privileged = sorted(
+            p for p, mode in paths.items() if mode & 0o100000 and mode & 0o6000
+        )
         assert not privileged, (platform, privileged)
 
 

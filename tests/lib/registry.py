@@ -27,7 +27,9 @@ def registry(start_timeout: float = 15) -> Iterator[str]:
     """Starts docker-registry on a free 127.0.0.1 port; yields "127.0.0.1:PORT"; stops it and removes its storage."""
     binary = shutil.which("docker-registry")
     if binary is None:
-        raise RuntimeError("docker-registry is not installed (Debian package docker-registry)")
+        raise RuntimeError(
+            "docker-registry is not installed (Debian package docker-registry)"
+        )
     with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
         port = free_port()
         config = Path(tmp) / "registry.yml"
@@ -37,12 +39,18 @@ def registry(start_timeout: float = 15) -> Iterator[str]:
             f"storage: {{filesystem: {{rootdirectory: {tmp}/storage}}}}\n"
             f"http: {{addr: 127.0.0.1:{port}}}\n"
         )
-        process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + start_timeout
             while True:
                 try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                    urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/v2/", timeout=1
+                    ).close()
                     break
                 except OSError:
                     if time.monotonic() > deadline or process.poll() is not None:
@@ -56,7 +64,9 @@ def registry(start_timeout: float = 15) -> Iterator[str]:
 
 def remote_digest(registry: str, name: str, reference: str) -> str:
     """The digest the registry serves for NAME:REFERENCE (a tag or a digest)."""
-    request = urllib.request.Request(f"http://{registry}/v2/{name}/manifests/{reference}", method="HEAD")
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{name}/manifests/{reference}", method="HEAD"
+    )
     request.add_header("Accept", ACCEPT)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["Docker-Content-Digest"]

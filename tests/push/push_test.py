@@ -25,14 +25,27 @@ def local_digests(image: str) -> tuple[str, list[str]]:
     layout = RUNFILES / "images" / image
     entries = json.loads((layout / "index.json").read_text())["manifests"]
     index = next(e for e in entries if e["mediaType"].endswith("index.v1+json"))
-    nested = json.loads((layout / "blobs" / "sha256" / index["digest"].split(":")[1]).read_text())
+    nested = json.loads(
+        (layout / "blobs" / "sha256" / index["digest"].split(":")[1]).read_text()
+    )
     return index["digest"], [m["digest"] for m in nested["manifests"]]
 
 
-def run_push(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "IMAGE_REPOSITORY_PREFIX"}
+def run_push(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if k != "IMAGE_REPOSITORY_PREFIX"
+    }
     environment.update(env or {})
-    return subprocess.run([str(PUSH), *args], capture_output=True, text=True, timeout=300, env=environment, check=False)
+    return subprocess.run(
+        [str(PUSH), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        check=False,
+    )
 
 
 def test_push_every_image_by_digest_then_tag() -> None:
@@ -50,7 +63,9 @@ def test_push_every_image_by_digest_then_tag() -> None:
 
 def test_prefix_from_the_environment() -> None:
     with registry() as address:
-        result = run_push(["-t", "latest"], env={"IMAGE_REPOSITORY_PREFIX": f"{address}/env"})
+        result = run_push(
+            ["-t", "latest"], env={"IMAGE_REPOSITORY_PREFIX": f"{address}/env"}
+        )
         assert result.returncode == 0, result.stderr
         index, _ = local_digests("hello")
         assert remote_digest(address, "env/hello", "latest") == index

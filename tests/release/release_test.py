@@ -93,6 +93,7 @@ def catalog(address: str) -> list[str]:
 
 def layer_file(layout: Path, name: str) -> bytes | None:
     """A file from the amd64 image of an index layout, or None."""
+
     def blob(digest: str) -> Path:
         return layout / "blobs" / "sha256" / digest.split(":")[1]
 
@@ -132,7 +133,10 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
             assert remote_digest(address, repository, VERSION) == digest
             assert sorted(item["platforms"]) == ["linux/amd64", "linux/arm64/v8"]
             for platform_digest in item["platforms"].values():
-                assert remote_digest(address, repository, platform_digest) == platform_digest
+                assert (
+                    remote_digest(address, repository, platform_digest)
+                    == platform_digest
+                )
             assert {s["artifactType"] for s in item["signatures"]} >= {
                 "application/vnd.dev.sigstore.bundle.v0.3+json"
             } or item["signatures"], item["signatures"]
@@ -141,7 +145,12 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
                       "--allow-insecure-registry"]  # fmt: skip
             # A consumer's verification, from outside the tool, by tag too.
             assert cosign("verify", *verify, ref).returncode == 0
-            assert cosign("verify", *verify, f"{address}/{repository}:{VERSION}").returncode == 0
+            assert (
+                cosign(
+                    "verify", *verify, f"{address}/{repository}:{VERSION}"
+                ).returncode
+                == 0
+            )
             attested = cosign("verify-attestation", *verify, "--type", "spdxjson", ref)
             assert attested.returncode == 0, attested.stderr
             envelope = json.loads(attested.stdout.splitlines()[0])
@@ -174,10 +183,17 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
         assert moved.returncode != 0
         assert "no signatures found" in moved.stderr
         # The digest the release manifest names still verifies.
-        assert cosign("verify", *verify, f"{address}/team/hello@{hello['index_digest']}").returncode == 0
+        assert (
+            cosign(
+                "verify", *verify, f"{address}/team/hello@{hello['index_digest']}"
+            ).returncode
+            == 0
+        )
 
 
-def test_unreachable_registry_stops_before_building(tmp: Path, checkout: Path, key: Path) -> None:
+def test_unreachable_registry_stops_before_building(
+    tmp: Path, checkout: Path, key: Path
+) -> None:
     address = f"127.0.0.1:{free_port()}"
     work = tmp / "work-unreachable"
     result = run_release(
@@ -190,7 +206,9 @@ def test_unreachable_registry_stops_before_building(tmp: Path, checkout: Path, k
     assert not (work / "stamped").exists()
 
 
-def test_wrong_password_pushes_and_tags_nothing(tmp: Path, checkout: Path, key: Path) -> None:
+def test_wrong_password_pushes_and_tags_nothing(
+    tmp: Path, checkout: Path, key: Path
+) -> None:
     with registry() as address:
         result = run_release(
             ["--registry", f"{address}/team", "--key", str(key),

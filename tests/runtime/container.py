@@ -721,9 +721,11 @@ class Container:
             return _Logs()
         return _Logs(
             *(
-                _text((self._state_dir / name).read_bytes()).splitlines()
-                if (self._state_dir / name).exists()
-                else []
+                (
+                    _text((self._state_dir / name).read_bytes()).splitlines()
+                    if (self._state_dir / name).exists()
+                    else []
+                )
                 for name in ("stdout.log", "stderr.log")
             )
         )

@@ -145,18 +145,18 @@ def service() -> Iterator[Service]:
 
 def json_reply(service: Service, reply: Reply, status: int) -> Any:
     """The JSON body of a reply that must have `status` and every answer's headers."""
-    assert reply.status == status, (
-        f"HTTP {reply.status}: {reply.body[:300]!r}\n{service.context()}"
-    )
+    assert (
+        reply.status == status
+    ), f"HTTP {reply.status}: {reply.body[:300]!r}\n{service.context()}"
     assert reply.headers["Content-Type"] == "application/json", reply.headers.items()
     assert reply.headers["Cache-Control"] == "no-store", reply.headers.items()
     assert reply.headers["X-Content-Type-Options"] == "nosniff", reply.headers.items()
-    assert reply.headers["Content-Length"] == str(len(reply.body)), (
-        reply.headers.items()
-    )
-    assert reply.headers["X-Request-ID"] == service.sent[-1].request_id, (
-        reply.headers.items()
-    )
+    assert reply.headers["Content-Length"] == str(
+        len(reply.body)
+    ), reply.headers.items()
+    assert (
+        reply.headers["X-Request-ID"] == service.sent[-1].request_id
+    ), reply.headers.items()
     return reply.json()
 
 
@@ -294,9 +294,9 @@ def test_runs_as_nonroot_without_capabilities(service: Service) -> None:
     assert status["Uid"].split() == [str(NONROOT)] * 4, status["Uid"]
     assert status["Gid"].split() == [str(NONROOT)] * 4, status["Gid"]
     for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-        assert int(status[capabilities], 16) == 0, (
-            f"{capabilities}: {status[capabilities]}"
-        )
+        assert (
+            int(status[capabilities], 16) == 0
+        ), f"{capabilities}: {status[capabilities]}"
     assert status["NoNewPrivs"] == "1"
     # Its own network namespace: not the one the test runs in.
     assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
@@ -367,18 +367,18 @@ def test_access_log_has_one_line_per_request(service: Service) -> None:
     records = service.log_records()
     for record in records:
         assert {"time", "level", "msg"} <= record.keys(), record
-    assert not [r for r in records if r["level"] in ("warning", "error")], (
-        service.context()
-    )
+    assert not [
+        r for r in records if r["level"] in ("warning", "error")
+    ], service.context()
     by_id: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         if record["msg"] == "request":
             by_id.setdefault(record["request_id"], []).append(record)
     for sent in service.sent:
         lines = by_id.get(sent.request_id, [])
-        assert len(lines) == 1, (
-            f"{len(lines)} access-log lines for {sent}\n{service.context()}"
-        )
+        assert (
+            len(lines) == 1
+        ), f"{len(lines)} access-log lines for {sent}\n{service.context()}"
         line = lines[0]
         assert (line["method"], line["path"], line["status"]) == (
             sent.method,

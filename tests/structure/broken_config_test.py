@@ -31,7 +31,16 @@ def results(output: str) -> dict[str, tuple[str, list[str]]]:
 @pytest.fixture(scope="module")
 def run() -> tuple[int, str]:
     out = io.StringIO()
-    code = runner.main(["--image", os.environ["IMAGE"], "--platform", "linux/amd64", os.environ["CONFIG"]], out=out)
+    code = runner.main(
+        [
+            "--image",
+            os.environ["IMAGE"],
+            "--platform",
+            "linux/amd64",
+            os.environ["CONFIG"],
+        ],
+        out=out,
+    )
     print(out.getvalue())  # Shown when the test fails.
     return code, out.getvalue()
 
@@ -54,7 +63,9 @@ EXPECTED = {
     ],
     "File Existence Test: a shell": ["File /bin/sh should exist but does not"],
     "File Existence Test: busybox": ["File /busybox/sh should exist but does not"],
-    "File Existence Test: no python": ["File /usr/bin/python3.13 should not exist but does (a file)"],
+    "File Existence Test: no python": [
+        "File /usr/bin/python3.13 should not exist but does (a file)"
+    ],
     "File Existence Test: a world-readable home": [
         "/home/nonroot has incorrect permissions. Expected: drwxr-xr-x, Actual: drwx------",
         "/home/nonroot has incorrect user ownership. Expected: 0, Actual: 65532",
@@ -66,13 +77,17 @@ EXPECTED = {
         "Expected string '(?m)^root:x:0:0:root:/root:/bin/bash$' not found in /etc/passwd (149 bytes)",
         "Excluded string 'nonroot' found in /etc/passwd: 'nonroot'",
     ],
-    "Command Test: Python 3.12": ["Expected string '^Python 3\\.12' not found in output"],
+    "Command Test: Python 3.12": [
+        "Expected string '^Python 3\\.12' not found in output"
+    ],
     "Command Test: runs as root": ["Expected string '^0$' not found in output"],
 }
 
 
 @pytest.mark.parametrize("name", EXPECTED)
-def test_each_failure_says_what_was_expected_and_found(run: tuple[int, str], name: str) -> None:
+def test_each_failure_says_what_was_expected_and_found(
+    run: tuple[int, str], name: str
+) -> None:
     assert results(run[1])[name] == ("FAIL", EXPECTED[name])
 
 

@@ -34,13 +34,30 @@ def main(mode: str, buildifier: str) -> int:
     workspace = workspace_dir()
     files = starlark_files(workspace)
     if mode == "fix":
-        command = [buildifier, "--mode=fix", "--lint=fix", f"--warnings={WARNINGS}", *files]
+        command = [
+            buildifier,
+            "--mode=fix",
+            "--lint=fix",
+            f"--warnings={WARNINGS}",
+            *files,
+        ]
         return subprocess.run(command, cwd=workspace, check=False).returncode
-    command = [buildifier, "--mode=check", "--lint=warn", f"--warnings={WARNINGS}", *files]
-    result = subprocess.run(command, cwd=workspace, capture_output=True, text=True, check=False)
+    command = [
+        buildifier,
+        "--mode=check",
+        "--lint=warn",
+        f"--warnings={WARNINGS}",
+        *files,
+    ]
+    result = subprocess.run(
+        command, cwd=workspace, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         print(result.stdout + result.stderr, file=sys.stderr)
-        print("Starlark files are not formatted or have lint warnings; ./tools/bazel run //tools/buildifier:fix fixes most.", file=sys.stderr)
+        print(
+            "Starlark files are not formatted or have lint warnings; ./tools/bazel run //tools/buildifier:fix fixes most.",
+            file=sys.stderr,
+        )
         return 1
     print(f"buildifier: {len(files)} files formatted and lint-clean")
     return 0

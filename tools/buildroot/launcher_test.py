@@ -24,7 +24,9 @@ def fake_path(tmp_path: Path, *commands: str) -> str:
     bin_dir.mkdir(exist_ok=True)
     for command in commands:
         script = bin_dir / command
-        script.write_text(f"#!/bin/sh\necho 'stand-in {command} must not run' >&2\nexit 99\n")
+        script.write_text(
+            f"#!/bin/sh\necho 'stand-in {command} must not run' >&2\nexit 99\n"
+        )
         script.chmod(0o755)
     # Only the basics: no bazel, no mmdebstrap, no bwrap unless faked above.
     system = tmp_path / "system"
@@ -43,7 +45,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def run_launcher(tmp_path: Path, path: str, *, user: tuple[int, int] | None = None) -> subprocess.CompletedProcess[str]:
+def run_launcher(
+    tmp_path: Path, path: str, *, user: tuple[int, int] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": path,
         "HOME": str(tmp_path),
@@ -55,7 +59,13 @@ def run_launcher(tmp_path: Path, path: str, *, user: tuple[int, int] | None = No
     if user is not None:
         kwargs = {"user": user[0], "group": user[1], "extra_groups": []}
     return subprocess.run(
-        [str(LAUNCHER), "build", "//..."], env=env, capture_output=True, text=True, timeout=60, check=False, **kwargs
+        [str(LAUNCHER), "build", "//..."],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kwargs,
     )
 
 

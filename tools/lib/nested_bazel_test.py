@@ -39,9 +39,7 @@ def test_summary_of_a_cached_build_uses_the_last_line() -> None:
 
 
 def test_summary_of_a_single_process_and_of_nothing() -> None:
-    assert process_summary("INFO: 1 process: 1 internal.\n").by_kind == {
-        "internal": 1
-    }
+    assert process_summary("INFO: 1 process: 1 internal.\n").by_kind == {"internal": 1}
     assert process_summary("INFO: 0 processes.\n").total == 0
     with pytest.raises(NestedBazelError, match="no 'INFO: N processes'"):
         process_summary("ERROR: something else\n")

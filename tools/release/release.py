@@ -91,7 +91,9 @@ def check_registry(registry: str, insecure: bool) -> None:
     try:
         urllib.request.urlopen(url, timeout=10).close()
     except urllib.error.HTTPError as err:
-        if err.code != 401:  # 401: reachable, wants credentials (crane/cosign have them).
+        if (
+            err.code != 401
+        ):  # 401: reachable, wants credentials (crane/cosign have them).
             raise ReleaseError(
                 f"registry {host} answered {err.code} to GET {url}: is --registry "
                 "right (HOST[:PORT]/PREFIX)?"
@@ -219,7 +221,9 @@ def referrers(crane: str, common: list[str], repository: str, digest: str) -> li
     """Signature and attestation manifests attached to digest (OCI referrers)."""
     fallback = f"{repository}:{digest.replace(':', '-')}"
     try:
-        text = run_crane(crane, "reading referrers", repository, ["manifest", *common, fallback])
+        text = run_crane(
+            crane, "reading referrers", repository, ["manifest", *common, fallback]
+        )
     except PushError:
         return []
     index = json.loads(text)
@@ -289,9 +293,10 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         if not TAG_RE.match(tag):
             raise ReleaseError(f"--tag {tag!r} is not a valid OCI tag")
     cache = os.environ.get("TOOLS_BAZEL_CACHE")
-    work = resolve(args.work_dir, invoked_from) or Path(
-        cache or tempfile.gettempdir()
-    ) / "release"
+    work = (
+        resolve(args.work_dir, invoked_from)
+        or Path(cache or tempfile.gettempdir()) / "release"
+    )
     work.mkdir(parents=True, exist_ok=True)
     insecure = args.insecure or is_loopback(registry.split("/", 1)[0])
     crane_common = ["--insecure"] if insecure else []
@@ -306,7 +311,9 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     values = stamp_values(workspace, args.version)
     version = values["STABLE_VERSION"]
     tags = [version_tag(version), *args.tag]
-    output = resolve(args.output, invoked_from) or workspace / "dist" / version_tag(version)
+    output = resolve(args.output, invoked_from) or workspace / "dist" / version_tag(
+        version
+    )
     print(
         f"release: version {version}, revision {values['STABLE_GIT_REVISION']}, "
         f"built at {values['STABLE_BUILD_TIME']}; images {', '.join(images)}",
@@ -322,7 +329,9 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     copy_checkout(workspace, copy)
     second = build(copy, work, "reproduce", images, values, disk_cache=False)
     mismatches = [
-        m for image in images for m in compare.compare_image(image, first[image], second[image])
+        m
+        for image in images
+        for m in compare.compare_image(image, first[image], second[image])
     ]
     if mismatches:
         raise ReleaseError(
@@ -384,7 +393,9 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         verify = ["--key", str(pub), "--insecure-ignore-tlog=true", *cosign_common]
         for image, (repository, digest) in entries.items():
             ref = f"{repository}@{digest}"
-            cosign_run(cosign, f"verifying the signature of {ref}", ["verify", *verify, ref])
+            cosign_run(
+                cosign, f"verifying the signature of {ref}", ["verify", *verify, ref]
+            )
             out = cosign_run(
                 cosign, f"verifying the SBOM attestation of {ref}",
                 ["verify-attestation", *verify, "--type", "spdxjson", ref],
@@ -430,7 +441,9 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     )
     (output / "cosign.pub").write_text(pub.read_text())
-    print(f"release {version} ({values['STABLE_GIT_REVISION'][:12]}): reproducible, signed, verified")
+    print(
+        f"release {version} ({values['STABLE_GIT_REVISION'][:12]}): reproducible, signed, verified"
+    )
     for item in manifest["images"]:
         print(f"  {item['repository']}:{tags[0]}  {item['index_digest']}")
     print(f"  manifest: {output / 'release-manifest.json'}")
@@ -444,7 +457,10 @@ def check_attestation(out: str, digest: str, sbom_path: Path, ref: str) -> None:
         envelope = json.loads(line)
         statement = json.loads(base64.b64decode(envelope["payload"]))
         subjects = [s["digest"].get("sha256") for s in statement.get("subject", [])]
-        if digest.removeprefix("sha256:") in subjects and statement.get("predicate") == expected:
+        if (
+            digest.removeprefix("sha256:") in subjects
+            and statement.get("predicate") == expected
+        ):
             return
     raise ReleaseError(f"the verified attestation of {ref} does not carry its SBOM")
 

@@ -396,8 +396,14 @@ def build_sbom(
                 "SPDXID": file_id,
                 "fileName": "./" + path,
                 "checksums": [
-                    {"algorithm": "SHA1", "checksumValue": hashlib.sha1(data).hexdigest()},
-                    {"algorithm": "SHA256", "checksumValue": hashlib.sha256(data).hexdigest()},
+                    {
+                        "algorithm": "SHA1",
+                        "checksumValue": hashlib.sha1(data).hexdigest(),
+                    },
+                    {
+                        "algorithm": "SHA256",
+                        "checksumValue": hashlib.sha256(data).hexdigest(),
+                    },
                 ],
                 "licenseConcluded": "NOASSERTION",
                 "copyrightText": "NOASSERTION",
@@ -462,7 +468,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
     try:
-        document = image_sbom(args.name, args.layout, args.debian_lock, args.python_lock)
+        document = image_sbom(
+            args.name, args.layout, args.debian_lock, args.python_lock
+        )
     except (SbomError, OSError, ValueError, KeyError) as err:
         print(f"sbom: {err}", file=sys.stderr)
         return 1

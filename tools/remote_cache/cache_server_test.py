@@ -168,9 +168,7 @@ def test_unknown_mode_is_refused() -> None:
 def test_nginx_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
     """SIGKILL leaves no finally to run: the parent-death signal stops nginx."""
     script = tmp_path / "parent.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
+    script.write_text(textwrap.dedent(f"""
             import sys, time
             sys.path[:0] = {sys.path!r}
             from cache_server import CacheServer
@@ -178,9 +176,7 @@ def test_nginx_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
             server.start()
             print(server.port, flush=True)
             time.sleep(600)
-            """
-        )
-    )
+            """))
     parent = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
     )

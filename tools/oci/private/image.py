@@ -159,7 +159,9 @@ def apply_stamp(args: argparse.Namespace) -> None:
     """Expand --stamp-label/--stamp-created from the status file into --label/--created."""
     if not args.stamp_status:
         if args.stamp_label or args.stamp_created:
-            raise ocilib.OciError("--stamp-label and --stamp-created need --stamp-status")
+            raise ocilib.OciError(
+                "--stamp-label and --stamp-created need --stamp-status"
+            )
         return
     status = {}
     for line in Path(args.stamp_status).read_text(encoding="utf-8").splitlines():

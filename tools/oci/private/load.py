@@ -46,19 +46,32 @@ def pick_manifest(layout: Path, wanted: str) -> dict:
         p = entry.get("platform", {})
         if f"{p.get('os')}/{p.get('architecture')}" == wanted:
             return entry
-    found = sorted(f"{e['platform']['os']}/{e['platform']['architecture']}" for e in entries if "platform" in e)
-    raise LoadError(f"{layout} has no image for {wanted}; it has {', '.join(found)}. Pick one with --platform.")
+    found = sorted(
+        f"{e['platform']['os']}/{e['platform']['architecture']}"
+        for e in entries
+        if "platform" in e
+    )
+    raise LoadError(
+        f"{layout} has no image for {wanted}; it has {', '.join(found)}. Pick one with --platform."
+    )
 
 
 def write_archive(layout: Path, manifest: dict, name: str, archive: Path) -> str:
     """An OCI archive of one image; returns the image ID (its config digest)."""
     body = json.loads(blob(layout, manifest["digest"]).read_text())
-    digests = [manifest["digest"], body["config"]["digest"]] + [layer["digest"] for layer in body["layers"]]
+    digests = [manifest["digest"], body["config"]["digest"]] + [
+        layer["digest"] for layer in body["layers"]
+    ]
     descriptor = {key: manifest[key] for key in ("mediaType", "digest", "size")}
-    descriptor["annotations"] = {"org.opencontainers.image.ref.name": name, "io.containerd.image.name": name}
+    descriptor["annotations"] = {
+        "org.opencontainers.image.ref.name": name,
+        "io.containerd.image.name": name,
+    }
     with tarfile.open(archive, "w") as tar:
         tar.add(layout / "oci-layout", "oci-layout")
-        index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [descriptor]}).encode()
+        index = json.dumps(
+            {"schemaVersion": 2, "mediaType": INDEX, "manifests": [descriptor]}
+        ).encode()
         info = tarfile.TarInfo("index.json")
         info.size = len(index)
         tar.addfile(info, io.BytesIO(index))
@@ -78,10 +91,17 @@ def find_engine(preferred: str | None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Load an OCI layout into podman or docker.")
+    parser = argparse.ArgumentParser(
+        description="Load an OCI layout into podman or docker."
+    )
     parser.add_argument("--layout", required=True, type=Path)
-    parser.add_argument("--repo-tag", action="append", default=[], help="NAME:TAG to apply (repeatable)")
-    parser.add_argument("--platform", default="linux/" + ARCHES.get(platform.machine(), platform.machine()))
+    parser.add_argument(
+        "--repo-tag", action="append", default=[], help="NAME:TAG to apply (repeatable)"
+    )
+    parser.add_argument(
+        "--platform",
+        default="linux/" + ARCHES.get(platform.machine(), platform.machine()),
+    )
     parser.add_argument("--engine", choices=["podman", "docker"])
     args = parser.parse_args(argv)
     try:
@@ -98,7 +118,10 @@ def main(argv: list[str]) -> int:
         print(f"load: {err}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as err:
-        print(f"load: {' '.join(err.cmd)} failed with exit status {err.returncode}", file=sys.stderr)
+        print(
+            f"load: {' '.join(err.cmd)} failed with exit status {err.returncode}",
+            file=sys.stderr,
+        )
         return 1
     print(f"loaded {image_id} as {', '.join(tags)}")
     return 0

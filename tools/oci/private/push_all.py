@@ -25,13 +25,17 @@ from runfiles import runfiles_dir
 def main(argv: list[str], images: dict[str, str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", action="append", default=[], metavar="NAME=LAYOUT")
-    parser.add_argument("--repository-prefix", default=os.environ.get("IMAGE_REPOSITORY_PREFIX", ""))
+    parser.add_argument(
+        "--repository-prefix", default=os.environ.get("IMAGE_REPOSITORY_PREFIX", "")
+    )
     parser.add_argument("-t", "--tag", action="append", default=[])
     parser.add_argument("--insecure", action="store_true")
     args = parser.parse_args(argv)
     if images:
         root = runfiles_dir()
-        args.image += [f"{name}={os.path.join(root, path)}" for name, path in images.items()]
+        args.image += [
+            f"{name}={os.path.join(root, path)}" for name, path in images.items()
+        ]
     if not args.image:
         parser.error("no --image given")
     if not args.repository_prefix:

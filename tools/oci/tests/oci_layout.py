@@ -43,9 +43,9 @@ def runfile(variable: str) -> Path:
     """A data dependency named by an environment variable holding its $(rootpath)."""
     path = os.environ.get(variable)
     assert path, f"the test needs {variable} (set by env in BUILD.bazel)"
-    assert os.path.exists(path), (
-        f"{variable}={path!r} does not exist (cwd {os.getcwd()})"
-    )
+    assert os.path.exists(
+        path
+    ), f"{variable}={path!r} does not exist (cwd {os.getcwd()})"
     return Path(path)
 
 
@@ -112,12 +112,12 @@ class Layout:
     def blob(self, descriptor: dict[str, Any]) -> bytes:
         """The blob a descriptor names, after checking its digest and size."""
         data = self.blob_path(descriptor["digest"]).read_bytes()
-        assert sha256(data) == descriptor["digest"], (
-            f"blob content is not {descriptor['digest']}"
-        )
-        assert len(data) == descriptor["size"], (
-            f"blob {descriptor['digest']}: {len(data)} bytes, not {descriptor['size']}"
-        )
+        assert (
+            sha256(data) == descriptor["digest"]
+        ), f"blob content is not {descriptor['digest']}"
+        assert (
+            len(data) == descriptor["size"]
+        ), f"blob {descriptor['digest']}: {len(data)} bytes, not {descriptor['size']}"
         return data
 
     def json_blob(self, descriptor: dict[str, Any]) -> dict[str, Any]:
@@ -132,9 +132,9 @@ class Layout:
             for d in self.index()["manifests"]
             if d.get("annotations", {}).get(REF_NAME) == ref
         ]
-        assert len(found) == 1, (
-            f"{self.root}: {len(found)} index.json entries named {ref!r}"
-        )
+        assert (
+            len(found) == 1
+        ), f"{self.root}: {len(found)} index.json entries named {ref!r}"
         return found[0]
 
     def image(self, descriptor: dict[str, Any]) -> Image:

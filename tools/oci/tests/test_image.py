@@ -103,15 +103,14 @@ def check_full_image(image: Image) -> None:
         actual_kind = (
             "dir"
             if info.isdir()
-            else "sym"
-            if info.issym()
-            else "reg"
-            if info.isreg()
-            else "?"
+            else "sym" if info.issym() else "reg" if info.isreg() else "?"
         )
-        assert (actual_kind, info.mode, info.uid, info.gid) == (kind, mode, uid, gid), (
-            name
-        )
+        assert (actual_kind, info.mode, info.uid, info.gid) == (
+            kind,
+            mode,
+            uid,
+            gid,
+        ), name
     assert members["etc/greeting"].info.linkname == "hello.txt"
     assert (
         members["etc/hello.txt"].data == Path("tools/oci/tests/hello.txt").read_bytes()

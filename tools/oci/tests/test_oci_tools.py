@@ -33,9 +33,9 @@ def run(*args: object, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         [str(a) for a in args], capture_output=True, text=True, check=False, env=env
     )
-    assert result.returncode == 0, (
-        f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}"
-    )
+    assert (
+        result.returncode == 0
+    ), f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
@@ -102,9 +102,9 @@ def test_umoci_unpacks_full_image(
     ref: str, tmp_path: Path, tool_env: dict[str, str]
 ) -> None:
     umoci = tool("umoci")
-    assert os.geteuid() == 0, (
-        "umoci unpack needs root to chown; the test is tagged no-sandbox"
-    )
+    assert (
+        os.geteuid() == 0
+    ), "umoci unpack needs root to chown; the test is tagged no-sandbox"
     bundle = tmp_path / "bundle"
     run(
         umoci,

@@ -133,9 +133,9 @@ def test_every_source_has_a_checked_hash_pyc_beside_it(v1: Image, index: int) ->
         assert pyc[:4] == importlib.util.MAGIC_NUMBER, src
         flags = int.from_bytes(pyc[4:8], "little")
         assert flags == 0b11, f"{src}: flags {flags:#b}, want checked hash (0b11)"
-        assert pyc[8:16] == importlib.util.source_hash(source), (
-            f"{src}: stale source hash"
-        )
+        assert pyc[8:16] == importlib.util.source_hash(
+            source
+        ), f"{src}: stale source hash"
         # Tracebacks name the path in the image, not a build path.
         assert marshal.loads(pyc[16:]).co_filename == "/" + src
 

@@ -85,9 +85,9 @@ def test_two_checkouts_two_output_bases_same_blobs(work: Path) -> None:
         for path in first["files"].keys() | second["files"].keys()
         if first["files"].get(path) != second["files"].get(path)
     )
-    assert not differing, (
-        f"files of {TARGET} that differ between the two builds: {differing}"
-    )
+    assert (
+        not differing
+    ), f"files of {TARGET} that differ between the two builds: {differing}"
     # The build that ran this test (a third checkout path and output base,
     # perhaps from a cache) made the same bytes.
     assert files_by_hash(runfile("OUTER_LAYOUT")) == first["files"]

@@ -67,11 +67,23 @@ def main(repo_dir: str, hub_name: str) -> int:
     repo = Path(repo_dir)
     dists: dict[str, tuple[Path, list[str]]] = {}
     for dist_info in sorted((repo / SITE).glob("*.dist-info")):
-        metadata = email.parser.Parser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))
-        requires = [r for r in (requirement_name(line) for line in metadata.get_all("Requires-Dist") or []) if r]
+        metadata = email.parser.Parser().parsestr(
+            (dist_info / "METADATA").read_text(encoding="utf-8")
+        )
+        requires = [
+            r
+            for r in (
+                requirement_name(line)
+                for line in metadata.get_all("Requires-Dist") or []
+            )
+            if r
+        ]
         dists[normalize(metadata["Name"])] = (dist_info, requires)
 
-    root_build = ['load("@rules_python//python:defs.bzl", "py_library")\n', 'package(default_visibility = ["//visibility:public"])\n']
+    root_build = [
+        'load("@rules_python//python:defs.bzl", "py_library")\n',
+        'package(default_visibility = ["//visibility:public"])\n',
+    ]
     for name, (dist_info, requires) in sorted(dists.items()):
         srcs, data, scripts = distribution_files(dist_info)
         deps = sorted({f":{r}" for r in requires if r in dists and r != name})
@@ -84,7 +96,9 @@ def main(repo_dir: str, hub_name: str) -> int:
             f"    deps = {starlark_list(deps)},\n"
             f")\n"
         )
-        root_build.append(f'filegroup(\n    name = "{name}_bin",\n    srcs = {starlark_list(scripts)},\n)\n')
+        root_build.append(
+            f'filegroup(\n    name = "{name}_bin",\n    srcs = {starlark_list(scripts)},\n)\n'
+        )
         package = repo / name
         package.mkdir(exist_ok=True)
         (package / "BUILD.bazel").write_text(

@@ -33,7 +33,9 @@ def explain_failure(output: str, lock: str) -> str:
     if mismatches:
         lines = [f"hash mismatch while installing {lock}:"]
         for m in mismatches:
-            lines.append(f"  {m['req']}: the lock expects sha256 {m['expected']}, the download has sha256 {m['got']}")
+            lines.append(
+                f"  {m['req']}: the lock expects sha256 {m['expected']}, the download has sha256 {m['got']}"
+            )
             if m["url"]:
                 lines.append(f"    (downloaded from {m['url']})")
         lines.append(
@@ -42,15 +44,22 @@ def explain_failure(output: str, lock: str) -> str:
             "one that was locked: do not trust it."
         )
         return "\n".join(lines)
-    if "Hashes are required in --require-hashes mode" in output or "missing hash" in output.lower():
+    if (
+        "Hashes are required in --require-hashes mode" in output
+        or "missing hash" in output.lower()
+    ):
         return (
             f"{lock} has a requirement without a hash. Regenerate it with "
             "`./tools/bazel run //:requirements.update`.\n" + _tail(output)
         )
-    if "No matching distribution found" in output or "Could not find a version" in output:
+    if (
+        "No matching distribution found" in output
+        or "Could not find a version" in output
+    ):
         return (
             f"pip found no wheel for a requirement in {lock} (only wheels are installed; "
-            "is PyPI reachable, and does the package publish a wheel for this Python?).\n" + _tail(output)
+            "is PyPI reachable, and does the package publish a wheel for this Python?).\n"
+            + _tail(output)
         )
     return f"pip failed to install {lock}:\n" + _tail(output)
 
@@ -72,7 +81,9 @@ def main(argv: list[str]) -> int:
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        print(explain_failure(result.stdout + result.stderr, args.lock), file=sys.stderr)
+        print(
+            explain_failure(result.stdout + result.stderr, args.lock), file=sys.stderr
+        )
         return 1
     return 0
 

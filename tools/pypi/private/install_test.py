@@ -25,7 +25,11 @@ def make_wheel(directory: Path) -> Path:
     }
     record = []
     for name, content in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=").decode()
+        digest = (
+            base64.urlsafe_b64encode(hashlib.sha256(content).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         record.append(f"{name},sha256={digest},{len(content)}")
     record.append("tinydist-1.0.dist-info/RECORD,,")
     with zipfile.ZipFile(wheel, "w") as archive:
@@ -42,7 +46,9 @@ def run_install(tmp_path: Path, sha256: str) -> subprocess.CompletedProcess[str]
         sys.executable, str(INSTALL), "--lock", str(lock), "--target", str(tmp_path / "site"),
         "--no-index", "--find-links", str(tmp_path / "wheels"), "--no-cache-dir",
     ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_hash_mismatch_names_package_and_lock(tmp_path: Path) -> None:
@@ -62,4 +68,6 @@ def test_matching_hash_installs(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "wheels")
     result = run_install(tmp_path, hashlib.sha256(wheel.read_bytes()).hexdigest())
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "site" / "tinydist" / "__init__.py").read_text() == "VALUE = 42\n"
+    assert (
+        tmp_path / "site" / "tinydist" / "__init__.py"
+    ).read_text() == "VALUE = 42\n"

@@ -35,13 +35,46 @@ def _layer(files: dict[str, bytes]) -> bytes:
 def make_layout(root: Path, app: bytes) -> Path:
     manifests = []
     for arch in ("amd64", "arm64"):
-        base = _blob(root, _layer({"etc/os-release": b"debian"}), "application/vnd.oci.image.layer.v1.tar+gzip")
-        top = _blob(root, _layer({"app/a.py": b"a", "app/b.py": app if arch == "arm64" else b"b"}), "application/vnd.oci.image.layer.v1.tar+gzip")
-        config = _blob(root, json.dumps({"architecture": arch, "os": "linux"}).encode(), "application/vnd.oci.image.config.v1+json")
-        manifest = _blob(root, json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": config, "layers": [base, top]}).encode(), MANIFEST)
-        manifests.append({**manifest, "platform": {"architecture": arch, "os": "linux"}})
-    index = _blob(root, json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests}).encode(), INDEX)
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [index]}))
+        base = _blob(
+            root,
+            _layer({"etc/os-release": b"debian"}),
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        )
+        top = _blob(
+            root,
+            _layer({"app/a.py": b"a", "app/b.py": app if arch == "arm64" else b"b"}),
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        )
+        config = _blob(
+            root,
+            json.dumps({"architecture": arch, "os": "linux"}).encode(),
+            "application/vnd.oci.image.config.v1+json",
+        )
+        manifest = _blob(
+            root,
+            json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": MANIFEST,
+                    "config": config,
+                    "layers": [base, top],
+                }
+            ).encode(),
+            MANIFEST,
+        )
+        manifests.append(
+            {**manifest, "platform": {"architecture": arch, "os": "linux"}}
+        )
+    index = _blob(
+        root,
+        json.dumps(
+            {"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests}
+        ).encode(),
+        INDEX,
+    )
+    (root / "index.json").write_text(
+        json.dumps({"schemaVersion": 2, "manifests": [index]})
+    )
     return root
 
 

@@ -36,7 +36,8 @@ def test_hello_sbom_describes_what_the_image_ships() -> None:
         for m in index_digest["manifests"]
     )
     lock = {
-        (p["arch"], p["name"]): p for p in json.loads(DEBIAN_LOCK.read_text())["packages"]
+        (p["arch"], p["name"]): p
+        for p in json.loads(DEBIAN_LOCK.read_text())["packages"]
     }
     libc = found["SPDXRef-deb-arm64-libc6"]
     assert libc["versionInfo"] == lock[("arm64", "libc6")]["version"]
@@ -48,19 +49,21 @@ def test_hello_sbom_describes_what_the_image_ships() -> None:
     # Build-time only: never installed, so not in the SBOM.
     assert not any(p["name"] == "ca-certificates" for p in doc["packages"])
     waitress = found["SPDXRef-pypi-waitress"]
-    assert (waitress["versionInfo"], waitress["licenseDeclared"]) == ("3.0.2", "ZPL-2.1")
+    assert (waitress["versionInfo"], waitress["licenseDeclared"]) == (
+        "3.0.2",
+        "ZPL-2.1",
+    )
     assert "pkg:pypi/waitress@3.0.2" in json.dumps(waitress["externalRefs"])
     files = {f["fileName"]: f for f in doc["files"]}
     source = (RUNFILES / "services/hello/hello/app.py").read_bytes()
-    assert {"algorithm": "SHA256", "checksumValue": hashlib.sha256(source).hexdigest()} in files[
-        "./app/hello/app.py"
-    ]["checksums"]
+    assert {
+        "algorithm": "SHA256",
+        "checksumValue": hashlib.sha256(source).hexdigest(),
+    } in files["./app/hello/app.py"]["checksums"]
     assert not any("__pycache__" in name or "site-packages" in name for name in files)
     # Every element is related to the image; every LicenseRef is explained.
     related = {r["relatedSpdxElement"] for r in doc["relationships"]}
-    assert related == set(found) | {
-        f["SPDXID"] for f in doc["files"]
-    }
+    assert related == set(found) | {f["SPDXID"] for f in doc["files"]}
     refs = {e["licenseId"] for e in doc.get("hasExtractedLicensingInfos", [])}
     used = {
         part
@@ -88,9 +91,13 @@ def test_a_package_the_lock_does_not_pin_is_an_error(tmp_path: Path) -> None:
     lock["packages"] = [p for p in lock["packages"] if p["name"] != "libc6"]
     bad = tmp_path / "lock.json"
     bad.write_text(json.dumps(lock))
-    with pytest.raises(sbom.SbomError, match="ships Debian package libc6 .* does not pin"):
+    with pytest.raises(
+        sbom.SbomError, match="ships Debian package libc6 .* does not pin"
+    ):
         sbom.image_sbom("hello", RUNFILES / "images/hello", bad, PYTHON_LOCK)
     python = tmp_path / "requirements_lock.txt"
-    python.write_text(PYTHON_LOCK.read_text().replace("waitress==3.0.2", "waitress==3.0.1"))
+    python.write_text(
+        PYTHON_LOCK.read_text().replace("waitress==3.0.2", "waitress==3.0.1")
+    )
     with pytest.raises(sbom.SbomError, match="waitress 3.0.2 .* pins at 3.0.1"):
         sbom.image_sbom("hello", RUNFILES / "images/hello", DEBIAN_LOCK, python)

@@ -119,7 +119,10 @@ def test_stamped_hello_serves_its_version(tmp_path: Path) -> None:
     assert info.version == values["STABLE_VERSION"]
     assert info.revision == values["STABLE_GIT_REVISION"]
     assert info.build_time == values["STABLE_BUILD_TIME"]
-    assert info.build_time != PLACEHOLDER_BUILD_TIME or values["STABLE_SOURCE_DATE_EPOCH"] == "0"
+    assert (
+        info.build_time != PLACEHOLDER_BUILD_TIME
+        or values["STABLE_SOURCE_DATE_EPOCH"] == "0"
+    )
 
     # Run the unpacked first-party code with this test's waitress.
     port = free_port()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(os.environ["TEST_SRCDIR"]) / "_main" / "tools/stamping/workspace_status.sh"
+SCRIPT = (
+    Path(os.environ["TEST_SRCDIR"]) / "_main" / "tools/stamping/workspace_status.sh"
+)
 COMMIT_EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

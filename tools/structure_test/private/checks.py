@@ -71,13 +71,21 @@ def file_existence(test: FileExistenceTest, image: Image) -> Result:
         expected = test.permissions
         if (entry.kind, entry.mode) != (expected.kind, expected.mode):
             actual = format_permissions(entry.kind, entry.mode, expected.go_style)
-            result.error(f"{test.path} has incorrect permissions. Expected: {expected.text}, Actual: {actual}")
+            result.error(
+                f"{test.path} has incorrect permissions. Expected: {expected.text}, Actual: {actual}"
+            )
     if test.uid is not None and entry.uid != test.uid:
-        result.error(f"{test.path} has incorrect user ownership. Expected: {test.uid}, Actual: {entry.uid}")
+        result.error(
+            f"{test.path} has incorrect user ownership. Expected: {test.uid}, Actual: {entry.uid}"
+        )
     if test.gid is not None and entry.gid != test.gid:
-        result.error(f"{test.path} has incorrect group ownership. Expected: {test.gid}, Actual: {entry.gid}")
+        result.error(
+            f"{test.path} has incorrect group ownership. Expected: {test.gid}, Actual: {entry.gid}"
+        )
     if test.executable_by is not None:
-        bits = {"owner": 0o100, "group": 0o010, "other": 0o001, "any": 0o111}[test.executable_by]
+        bits = {"owner": 0o100, "group": 0o010, "other": 0o001, "any": 0o111}[
+            test.executable_by
+        ]
         if not entry.mode & bits:
             result.error(
                 f"{test.path} is not executable by {test.executable_by}: "
@@ -97,33 +105,47 @@ def file_content(test: FileContentTest, image: Image) -> Result:
         result.error(f"File {test.path} should exist but does not")
         return result
     if entry.kind != REGULAR:
-        result.error(f"{test.path} is {_describe(entry)}, not a file; a content test reads a file")
+        result.error(
+            f"{test.path} is {_describe(entry)}, not a file; a content test reads a file"
+        )
         return result
     contents = _text(entry.read())
     for pattern in test.expected_contents:
         if not pattern.search(contents):
-            result.error(f"Expected string '{pattern.pattern}' not found in {test.path} ({entry.size} bytes)")
+            result.error(
+                f"Expected string '{pattern.pattern}' not found in {test.path} ({entry.size} bytes)"
+            )
     for pattern in test.excluded_contents:
         if match := pattern.search(contents):
-            result.error(f"Excluded string '{pattern.pattern}' found in {test.path}: {match.group(0)!r}")
+            result.error(
+                f"Excluded string '{pattern.pattern}' found in {test.path}: {match.group(0)!r}"
+            )
     return result
 
 
 # ---------------------------------------------------------------------------
 
 
-def _check_pairs(result: Result, what: str, expected: list[EnvVar], actual: dict[str, str]) -> None:
+def _check_pairs(
+    result: Result, what: str, expected: list[EnvVar], actual: dict[str, str]
+) -> None:
     for pair in expected:
         if pair.key not in actual:
-            result.error(f"{what} {pair.key} not found; the image has: {', '.join(sorted(actual)) or 'none'}")
+            result.error(
+                f"{what} {pair.key} not found; the image has: {', '.join(sorted(actual)) or 'none'}"
+            )
         elif pair.is_regex and not re.search(pair.value, actual[pair.key]):
-            result.error(f"{what} {pair.key} is {actual[pair.key]!r}, which does not match regex {pair.value!r}")
+            result.error(
+                f"{what} {pair.key} is {actual[pair.key]!r}, which does not match regex {pair.value!r}"
+            )
         elif not pair.is_regex and actual[pair.key] != pair.value:
-            result.error(f"{what} {pair.key} is {actual[pair.key]!r}, expected {pair.value!r}")
+            result.error(
+                f"{what} {pair.key} is {actual[pair.key]!r}, expected {pair.value!r}"
+            )
 
 
 def _has_port(ports: list[str], wanted: str) -> bool:
-    """"8080" is exposed by 8080/tcp or 8080/udp; "8080/udp" only by itself."""
+    """ "8080" is exposed by 8080/tcp or 8080/udp; "8080/udp" only by itself."""
     if "/" in wanted:
         return wanted in ports
     return any(port.partition("/")[0] == wanted for port in ports)
@@ -143,25 +165,35 @@ def metadata(test: MetadataTest, image: Image) -> Result:
         ("Cmd", test.cmd, config.get("Cmd") or []),
     ):
         if expected is not None and expected != actual:
-            result.error(f"Image {what} {actual} does not match expected {what}: {expected}")
+            result.error(
+                f"Image {what} {actual} does not match expected {what}: {expected}"
+            )
     ports = sorted(config.get("ExposedPorts") or {})
     for port in test.exposed_ports:
         if not _has_port(ports, port):
-            result.error(f"Port {port} not found in config; it exposes: {', '.join(ports) or 'none'}")
+            result.error(
+                f"Port {port} not found in config; it exposes: {', '.join(ports) or 'none'}"
+            )
     for port in test.unexposed_ports:
         if _has_port(ports, port):
             result.error(f"Port {port} should not be exposed but is")
     volumes = sorted(config.get("Volumes") or {})
     for volume in test.volumes:
         if volume not in volumes:
-            result.error(f"Volume {volume} not found in config; it has: {', '.join(volumes) or 'none'}")
+            result.error(
+                f"Volume {volume} not found in config; it has: {', '.join(volumes) or 'none'}"
+            )
     for volume in test.unmounted_volumes:
         if volume in volumes:
             result.error(f"Volume {volume} should not be in config but is")
     if test.workdir and test.workdir != config.get("WorkingDir", ""):
-        result.error(f"Image workdir {config.get('WorkingDir', '')!r} does not match expected workdir: {test.workdir!r}")
+        result.error(
+            f"Image workdir {config.get('WorkingDir', '')!r} does not match expected workdir: {test.workdir!r}"
+        )
     if test.user and test.user != config.get("User", ""):
-        result.error(f"Image user {config.get('User', '')!r} does not match expected user: {test.user!r}")
+        result.error(
+            f"Image user {config.get('User', '')!r} does not match expected user: {test.user!r}"
+        )
     return result
 
 
@@ -195,7 +227,9 @@ def licenses(test: LicenseTest, image: Image) -> Result:
 # ---------------------------------------------------------------------------
 
 
-def command_env(image: Image, global_vars: list[EnvVar], test_vars: list[EnvVar]) -> dict[str, str]:
+def command_env(
+    image: Image, global_vars: list[EnvVar], test_vars: list[EnvVar]
+) -> dict[str, str]:
     """The image's environment, then globalEnvVars, then the test's envVars, each
     expanding $VAR and ${VAR} from what is set before it (unset: empty; $$ is $)."""
     env = image.env()
@@ -209,7 +243,9 @@ class _Default(dict):
         return ""
 
 
-def command(test: CommandTest, env: dict[str, str], container: Container, timeout: float) -> Result:
+def command(
+    test: CommandTest, env: dict[str, str], container: Container, timeout: float
+) -> Result:
     """Runs `command` + `args` in place of the image's entrypoint, as the original does."""
     result = Result(f"Command Test: {test.name}")
     argv = [test.command, *test.args]
@@ -219,13 +255,23 @@ def command(test: CommandTest, env: dict[str, str], container: Container, timeou
     except subprocess.TimeoutExpired:
         result.error(f"{argv} did not finish within {timeout:g}s")
         return result
-    except Exception as e:  # The runtime's own failure (runc, umoci): this test fails, the others run.
+    except (
+        Exception
+    ) as e:  # The runtime's own failure (runc, umoci): this test fails, the others run.
         result.error(f"could not run {argv}: {e}")
         return result
     finally:
         result.duration = time.monotonic() - started
-    result.stdout = _text(process.stdout or b"") if isinstance(process.stdout, bytes) else process.stdout or ""
-    result.stderr = _text(process.stderr or b"") if isinstance(process.stderr, bytes) else process.stderr or ""
+    result.stdout = (
+        _text(process.stdout or b"")
+        if isinstance(process.stdout, bytes)
+        else process.stdout or ""
+    )
+    result.stderr = (
+        _text(process.stderr or b"")
+        if isinstance(process.stderr, bytes)
+        else process.stderr or ""
+    )
     for pattern in test.expected_error:
         if not pattern.search(result.stderr):
             result.error(f"Expected string '{pattern.pattern}' not found in error")

@@ -20,12 +20,15 @@ from typing import Any, Callable, ContextManager, Protocol
 
 from rootfs import Platform
 
+
 class Unavailable(Exception):
     """This host cannot run the platform's containers (e.g. no qemu for arm64): its command tests are skipped."""
 
 
 class Container(Protocol):
-    def run(self, argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[bytes]: ...
+    def run(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[bytes]: ...
 
 
 # (layout, ref, platform, scratch directory) -> a container to run commands in.
@@ -49,12 +52,16 @@ class _Bundle:
         self.runtime = runtime
         self.bundle = bundle
 
-    def run(self, argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[bytes]:
+    def run(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
         return self.runtime.run_once(self.bundle, argv, env, timeout)
 
 
 @contextlib.contextmanager
-def open_container(layout: Path, ref: str, platform: Platform, scratch: Path) -> Iterator[Container]:
+def open_container(
+    layout: Path, ref: str, platform: Platform, scratch: Path
+) -> Iterator[Container]:
     """Unpacks `ref` of `layout` into `scratch` (which must not exist) and runs
     commands in it, under emulation (arm64_emulation) for another architecture."""
     runtime = _module()

@@ -57,15 +57,19 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """"linux/arm64", "linux/arm64/v8" -> Platform."""
+        """ "linux/arm64", "linux/arm64/v8" -> Platform."""
         parts = text.split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"{text!r} is not a platform; expected OS/ARCH[/VARIANT], e.g. linux/amd64")
+            raise ValueError(
+                f"{text!r} is not a platform; expected OS/ARCH[/VARIANT], e.g. linux/amd64"
+            )
         return cls(*parts)
 
     @classmethod
     def of(cls, obj: dict[str, Any]) -> Platform:
-        return cls(obj.get("os", ""), obj.get("architecture", ""), obj.get("variant", ""))
+        return cls(
+            obj.get("os", ""), obj.get("architecture", ""), obj.get("variant", "")
+        )
 
     def matches(self, wanted: Platform) -> bool:
         """`wanted` without a variant matches any variant (linux/arm64 is linux/arm64/v8)."""
@@ -122,7 +126,11 @@ class FileTree:
             return []
         prefix = directory.path.rstrip("/") + "/"
         return sorted(
-            (e for p, e in self.entries.items() if p.startswith(prefix) and "/" not in p[len(prefix) :]),
+            (
+                e
+                for p, e in self.entries.items()
+                if p.startswith(prefix) and "/" not in p[len(prefix) :]
+            ),
             key=lambda e: e.path,
         )
 
@@ -215,7 +223,9 @@ class FileTree:
             if base == OPAQUE:
                 self._remove_children(posixpath.dirname(path))
             elif base.startswith(WHITEOUT):
-                self._remove(posixpath.join(posixpath.dirname(path), base[len(WHITEOUT) :]))
+                self._remove(
+                    posixpath.join(posixpath.dirname(path), base[len(WHITEOUT) :])
+                )
 
         for member in members:
             path = self._place(member.name)
@@ -224,15 +234,29 @@ class FileTree:
             if member.islnk():
                 target = self.entries.get(self._place(member.linkname))
                 if target is None or target.kind != REGULAR:
-                    raise LayoutError(f"{what}: hard link {member.name} -> {member.linkname}: no such file")
-                entry = Entry(path, REGULAR, target.mode, target.uid, target.gid, size=target.size, _data=target._data)
+                    raise LayoutError(
+                        f"{what}: hard link {member.name} -> {member.linkname}: no such file"
+                    )
+                entry = Entry(
+                    path,
+                    REGULAR,
+                    target.mode,
+                    target.uid,
+                    target.gid,
+                    size=target.size,
+                    _data=target._data,
+                )
             else:
                 kind = _TAR_KINDS.get(member.type)
                 if kind is None:
-                    raise LayoutError(f"{what}: {member.name}: unsupported tar entry type {member.type!r}")
+                    raise LayoutError(
+                        f"{what}: {member.name}: unsupported tar entry type {member.type!r}"
+                    )
                 payload = None
                 if kind == REGULAR:
-                    payload = data[member.offset_data : member.offset_data + member.size]
+                    payload = data[
+                        member.offset_data : member.offset_data + member.size
+                    ]
                 entry = Entry(
                     path,
                     kind,
@@ -247,7 +271,9 @@ class FileTree:
                 self.entries["/"] = entry
                 continue
             existing = self.entries.get(path)
-            if existing is not None and not (existing.kind == DIRECTORY and entry.kind == DIRECTORY):
+            if existing is not None and not (
+                existing.kind == DIRECTORY and entry.kind == DIRECTORY
+            ):
                 self._remove(path)
             self._make_parents(path)
             self.entries[path] = entry
@@ -259,7 +285,9 @@ class ImageRef:
 
     descriptor: dict[str, Any]
     platform: Platform
-    ref: str | None  # The name index.json gives this manifest itself, if any (for umoci).
+    ref: (
+        str | None
+    )  # The name index.json gives this manifest itself, if any (for umoci).
 
 
 @dataclass
@@ -308,16 +336,21 @@ class Layout:
         if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
             raise LayoutError(f"{self.root}: blob {digest} does not match its digest")
         if "size" in descriptor and len(data) != descriptor["size"]:
-            raise LayoutError(f"{self.root}: blob {digest} is {len(data)} bytes, not {descriptor['size']}")
+            raise LayoutError(
+                f"{self.root}: blob {digest} is {len(data)} bytes, not {descriptor['size']}"
+            )
         return data
 
     def images(self) -> list[ImageRef]:
         """Every image reachable from index.json (through nested indexes), once each."""
-        top = self._json((self.root / "index.json").read_bytes(), f"{self.root}/index.json")
+        top = self._json(
+            (self.root / "index.json").read_bytes(), f"{self.root}/index.json"
+        )
         names = {
             d["digest"]: d["annotations"][REF_NAME]
             for d in top.get("manifests", [])
-            if d.get("annotations", {}).get(REF_NAME) and d.get("mediaType") in (MEDIA_TYPE_MANIFEST, DOCKER_MANIFEST)
+            if d.get("annotations", {}).get(REF_NAME)
+            and d.get("mediaType") in (MEDIA_TYPE_MANIFEST, DOCKER_MANIFEST)
         }
         found: dict[str, ImageRef] = {}
         pending = list(top.get("manifests", []))
@@ -330,7 +363,11 @@ class Layout:
             seen.add(digest)
             media_type = descriptor.get("mediaType")
             if media_type in (MEDIA_TYPE_INDEX, DOCKER_MANIFEST_LIST):
-                pending.extend(self._json(self.blob(descriptor), f"index {digest}").get("manifests", []))
+                pending.extend(
+                    self._json(self.blob(descriptor), f"index {digest}").get(
+                        "manifests", []
+                    )
+                )
             elif media_type in (MEDIA_TYPE_MANIFEST, DOCKER_MANIFEST):
                 if "platform" in descriptor:
                     platform = Platform.of(descriptor["platform"])
@@ -348,22 +385,30 @@ class Layout:
 
     def _config(self, descriptor: dict[str, Any]) -> dict[str, Any]:
         manifest = self._manifest(descriptor)
-        return self._json(self.blob(manifest["config"]), f"config {manifest['config']['digest']}")
+        return self._json(
+            self.blob(manifest["config"]), f"config {manifest['config']['digest']}"
+        )
 
     def load(self, ref: ImageRef) -> Image:
         """The image's config and file tree, every blob and diff_id checked."""
         manifest = self._manifest(ref.descriptor)
-        config = self._json(self.blob(manifest["config"]), f"config {manifest['config']['digest']}")
+        config = self._json(
+            self.blob(manifest["config"]), f"config {manifest['config']['digest']}"
+        )
         diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
         layers = manifest.get("layers") or []
         if len(diff_ids) != len(layers):
-            raise LayoutError(f"{ref.platform}: {len(layers)} layers but {len(diff_ids)} diff_ids in the config")
+            raise LayoutError(
+                f"{ref.platform}: {len(layers)} layers but {len(diff_ids)} diff_ids in the config"
+            )
         tree = FileTree()
         for n, (descriptor, diff_id) in enumerate(zip(layers, diff_ids)):
             what = f"{ref.platform} layer {n} ({descriptor['digest']})"
             tar = _decompress(self.blob(descriptor), what)
             if "sha256:" + hashlib.sha256(tar).hexdigest() != diff_id:
-                raise LayoutError(f"{what}: uncompressed content does not match diff_id {diff_id}")
+                raise LayoutError(
+                    f"{what}: uncompressed content does not match diff_id {diff_id}"
+                )
             tree.apply_layer(tar, what)
         return Image(ref, config, tree)
 

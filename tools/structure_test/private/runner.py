@@ -73,7 +73,11 @@ class Report:
         if result.errors:
             for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
                 if text:
-                    shown = text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[...]"
+                    shown = (
+                        text
+                        if len(text) <= OUTPUT_LIMIT
+                        else text[:OUTPUT_LIMIT] + "\n[...]"
+                    )
                     self.print(f"{stream}: {shown.rstrip()}")
 
     @property
@@ -86,7 +90,11 @@ class Report:
         passes = sum(r.passed for r in results)
         skipped = [r for r in results if r.skipped]
         failures = len(results) - passes - len(skipped)
-        self.print("", *_banner("RESULTS"), f"Passes: {passes}  Failures: {failures}  Total tests: {len(results)}")
+        self.print(
+            "",
+            *_banner("RESULTS"),
+            f"Passes: {passes}  Failures: {failures}  Total tests: {len(results)}",
+        )
         if skipped:
             reasons = sorted({r.skipped for r in skipped})
             self.print(f"Skipped: {len(skipped)} ({'; '.join(reasons)})")
@@ -96,11 +104,15 @@ class Report:
     def write_junit(self, path: Path) -> None:
         root = ET.Element("testsuites")
         for title, results in self.suites:
-            suite = ET.SubElement(root, "testsuite", name=title, tests=str(len(results)))
+            suite = ET.SubElement(
+                root, "testsuite", name=title, tests=str(len(results))
+            )
             suite.set("failures", str(sum(bool(r.errors) for r in results)))
             suite.set("skipped", str(sum(bool(r.skipped) for r in results)))
             for result in results:
-                case = ET.SubElement(suite, "testcase", name=result.name, classname=title)
+                case = ET.SubElement(
+                    suite, "testcase", name=result.name, classname=title
+                )
                 case.set("time", f"{result.duration:.3f}")
                 if result.skipped:
                     ET.SubElement(case, "skipped", message=result.skipped)
@@ -135,10 +147,14 @@ class _CannotStart(Exception):
 class _Commands:
     """Opens a platform's container the first time a command test needs it, once."""
 
-    def __init__(self, layout: Path, ref: ImageRef, opener: Opener, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self, layout: Path, ref: ImageRef, opener: Opener, stack: contextlib.ExitStack
+    ) -> None:
         self.layout, self.ref, self.opener, self.stack = layout, ref, opener, stack
         self.container: Container | None = None
-        self.failure: Exception | None = None  # Unavailable (skip) or _CannotStart (fail), kept.
+        self.failure: Exception | None = (
+            None  # Unavailable (skip) or _CannotStart (fail), kept.
+        )
 
     def get(self) -> Container:
         if self.failure is not None:
@@ -160,12 +176,22 @@ class _Commands:
                 f"command tests need the {self.ref.platform} manifest named in index.json "
                 "(org.opencontainers.image.ref.name) so umoci can unpack it"
             )
-        scratch = Path(tempfile.mkdtemp(prefix="structure-test-", dir=os.environ.get("TEST_TMPDIR")))
+        scratch = Path(
+            tempfile.mkdtemp(
+                prefix="structure-test-", dir=os.environ.get("TEST_TMPDIR")
+            )
+        )
         self.stack.callback(shutil.rmtree, scratch, ignore_errors=True)
-        return self.stack.enter_context(self.opener(self.layout, self.ref.ref, self.ref.platform, scratch / "bundle"))
+        return self.stack.enter_context(
+            self.opener(
+                self.layout, self.ref.ref, self.ref.platform, scratch / "bundle"
+            )
+        )
 
 
-def run_config(config: Config, image: Image, commands: _Commands, timeout: float, report: Report) -> None:
+def run_config(
+    config: Config, image: Image, commands: _Commands, timeout: float, report: Report
+) -> None:
     if config.metadata_test is not None:
         report.add(checks.metadata(config.metadata_test, image))
     for test in config.file_existence_tests:
@@ -182,18 +208,33 @@ def run_config(config: Config, image: Image, commands: _Commands, timeout: float
             report.add(Result(f"Command Test: {test.name}", skipped=str(e)))
             continue
         except _CannotStart as e:
-            report.add(Result(f"Command Test: {test.name}", errors=[f"cannot start a container: {e}"]))
+            report.add(
+                Result(
+                    f"Command Test: {test.name}",
+                    errors=[f"cannot start a container: {e}"],
+                )
+            )
             continue
         report.add(checks.command(test, env, container, timeout))
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--image", type=Path, required=True, help="OCI image layout directory")
+    p.add_argument(
+        "--image", type=Path, required=True, help="OCI image layout directory"
+    )
     p.add_argument("--platform", action="append", default=[], type=Platform.parse,
                    help="OS/ARCH[/VARIANT] to test (repeatable); default: every platform of the image")  # fmt: skip
-    p.add_argument("--command-timeout", type=float, default=120.0, help="seconds per command test")
-    p.add_argument("configs", nargs="+", type=Path, metavar="CONFIG", help="container-structure-test YAML or JSON")
+    p.add_argument(
+        "--command-timeout", type=float, default=120.0, help="seconds per command test"
+    )
+    p.add_argument(
+        "configs",
+        nargs="+",
+        type=Path,
+        metavar="CONFIG",
+        help="container-structure-test YAML or JSON",
+    )
     return p
 
 
@@ -205,7 +246,12 @@ def main(argv: list[str] | None = None, opener: Opener = command_runtime.open_co
     try:
         configs = load(args.configs)
     except ConfigError as e:
-        print("Error: invalid structure test config:", *(f"  {p}" for p in e.problems), sep="\n", file=out)
+        print(
+            "Error: invalid structure test config:",
+            *(f"  {p}" for p in e.problems),
+            sep="\n",
+            file=out,
+        )
         return 2
     report = Report(out)
     try:
@@ -229,4 +275,12 @@ def main(argv: list[str] | None = None, opener: Opener = command_runtime.open_co
 
 if __name__ == "__main__":
     # Under `bazel test`, Bazel reads the report from XML_OUTPUT_FILE.
-    sys.exit(main(junit=Path(os.environ["XML_OUTPUT_FILE"]) if os.environ.get("XML_OUTPUT_FILE") else None))
+    sys.exit(
+        main(
+            junit=(
+                Path(os.environ["XML_OUTPUT_FILE"])
+                if os.environ.get("XML_OUTPUT_FILE")
+                else None
+            )
+        )
+    )

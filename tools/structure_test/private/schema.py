@@ -54,7 +54,9 @@ class Permissions:
     text: str
     kind: str  # "-", "d", "l", "c", "b", "p", "s"
     mode: int  # 0o7777 bits.
-    go_style: bool  # Written the way Go's os.FileMode prints (as the original tool compares).
+    go_style: (
+        bool  # Written the way Go's os.FileMode prints (as the original tool compares).
+    )
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,9 @@ def _convert(node: yaml.Node, problems: list[tuple[int, str]], file: str) -> Any
         return seq
     assert isinstance(node, yaml.MappingNode), node
     own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
-    _CONSTRUCTOR.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, then the node's own.
+    _CONSTRUCTOR.flatten_mapping(
+        node
+    )  # YAML merge keys (<<): merged pairs first, then the node's own.
     merged = len(node.value) - own
     mapping = _Mapping()
     mapping.line = node.start_mark.line + 1
@@ -172,7 +176,12 @@ def _convert(node: yaml.Node, problems: list[tuple[int, str]], file: str) -> Any
         key = key_node.value
         if n >= merged:
             if key in own_keys:
-                problems.append((line, f"{file}:{line}: duplicate key {key!r} (first on line {mapping.key_lines[key]})"))
+                problems.append(
+                    (
+                        line,
+                        f"{file}:{line}: duplicate key {key!r} (first on line {mapping.key_lines[key]})",
+                    )
+                )
                 continue
             own_keys.add(key)
         mapping[key] = _convert(value_node, problems, file)
@@ -211,26 +220,42 @@ _UNSUPPORTED = {
 
 
 class _Fields:
-    def __init__(self, value: Any, where: str, what: str, reader: _Reader, line: int) -> None:
+    def __init__(
+        self, value: Any, where: str, what: str, reader: _Reader, line: int
+    ) -> None:
         self.reader = reader
         self.where = where
         self.what = what
         self.read: list[str] = []
         self.valid = isinstance(value, _Mapping)
         if not self.valid:
-            reader.problem(line, where, f"expected a mapping ({what}), got {_describe(value)}")
+            reader.problem(
+                line, where, f"expected a mapping ({what}), got {_describe(value)}"
+            )
             value = _Mapping()
             value.line, value.key_lines = line, {}
         self.mapping = value
 
     def line(self, key: str | None = None) -> int:
-        return self.mapping.key_lines.get(key, self.mapping.line) if key else self.mapping.line
+        return (
+            self.mapping.key_lines.get(key, self.mapping.line)
+            if key
+            else self.mapping.line
+        )
 
-    def get(self, key: str, convert: Callable[[Any, str, int], Any], default: Any = None, required: bool = False) -> Any:
+    def get(
+        self,
+        key: str,
+        convert: Callable[[Any, str, int], Any],
+        default: Any = None,
+        required: bool = False,
+    ) -> Any:
         self.read.append(key)
         if key not in self.mapping or _is_null(self.mapping[key]):
             if required and self.valid:
-                self.reader.problem(self.line(), self.where, f"missing required key {key!r}")
+                self.reader.problem(
+                    self.line(), self.where, f"missing required key {key!r}"
+                )
             return default
         return convert(self.mapping[key], f"{self.where}.{key}", self.line(key))
 
@@ -263,9 +288,12 @@ def _is_empty(value: Any) -> bool:
 
 def _describe(value: Any) -> str:
     if isinstance(value, _Scalar):
-        kind = {_TAG_NULL: "null", _TAG_BOOL: "a boolean", _TAG_INT: "an integer", _TAG_STR: "a string"}.get(
-            value.tag, "a scalar"
-        )
+        kind = {
+            _TAG_NULL: "null",
+            _TAG_BOOL: "a boolean",
+            _TAG_INT: "an integer",
+            _TAG_STR: "a string",
+        }.get(value.tag, "a scalar")
         return f"{kind} ({value.text!r})"
     return "a list" if isinstance(value, list) else "a mapping"
 
@@ -339,20 +367,26 @@ class _Reader:
         def convert(value: Any, where: str, line: int) -> str:
             text = self.string(value, where, line)
             if text not in choices:
-                self.problem(line, where, f"{text!r} is not one of {', '.join(choices)}")
+                self.problem(
+                    line, where, f"{text!r} is not one of {', '.join(choices)}"
+                )
             return text
 
         return convert
 
     # -- lists --
 
-    def list_of(self, convert: Callable[[Any, str, int], Any]) -> Callable[[Any, str, int], list[Any]]:
+    def list_of(
+        self, convert: Callable[[Any, str, int], Any]
+    ) -> Callable[[Any, str, int], list[Any]]:
         def convert_list(value: Any, where: str, line: int) -> list[Any]:
             if not isinstance(value, _Sequence):
                 self.problem(line, where, f"expected a list, got {_describe(value)}")
                 return []
             return [
-                convert(item, f"{where}[{n}]", item.line if hasattr(item, "line") else line)
+                convert(
+                    item, f"{where}[{n}]", item.line if hasattr(item, "line") else line
+                )
                 for n, item in enumerate(value)
             ]
 
@@ -373,14 +407,23 @@ class _Reader:
         return self.env_var(value, where, line, value_allowed=True, regex_allowed=False)
 
     def unbound_env_var(self, value: Any, where: str, line: int) -> str:
-        return self.env_var(value, where, line, "unboundEnvVars entry", value_allowed=False, regex_allowed=False).key
+        return self.env_var(
+            value,
+            where,
+            line,
+            "unboundEnvVars entry",
+            value_allowed=False,
+            regex_allowed=False,
+        ).key
 
     def label(self, value: Any, where: str, line: int) -> EnvVar:
         return self.env_var(value, where, line, "labels entry")
 
     # -- tests --
 
-    def file_existence_test(self, value: Any, where: str, line: int) -> FileExistenceTest:
+    def file_existence_test(
+        self, value: Any, where: str, line: int
+    ) -> FileExistenceTest:
         f = self.fields(value, where, "fileExistenceTests entry", line)
         test = FileExistenceTest(
             name=f.get("name", self.nonempty, "", required=True),
@@ -393,7 +436,11 @@ class _Reader:
         )
         f.done()
         should_exist = f.mapping.get("shouldExist")
-        if isinstance(should_exist, _Scalar) and should_exist.tag == _TAG_BOOL and not test.should_exist:
+        if (
+            isinstance(should_exist, _Scalar)
+            and should_exist.tag == _TAG_BOOL
+            and not test.should_exist
+        ):
             for key in ("permissions", "uid", "gid", "isExecutableBy"):
                 if key in f.mapping and not _is_null(f.mapping[key]):
                     self.problem(f.line(key), where, f"{key} needs shouldExist: true")
@@ -415,7 +462,9 @@ class _Reader:
         strings = self.list_of(self.string)
         test = MetadataTest(
             env_vars=f.get("envVars", self.list_of(self.env_var), []),
-            unbound_env_vars=f.get("unboundEnvVars", self.list_of(self.unbound_env_var), []),
+            unbound_env_vars=f.get(
+                "unboundEnvVars", self.list_of(self.unbound_env_var), []
+            ),
             labels=f.get("labels", self.list_of(self.label), []),
             entrypoint=f.get("entrypoint", strings),
             cmd=f.get("cmd", strings),
@@ -432,7 +481,9 @@ class _Reader:
     def port(self, value: Any, where: str, line: int) -> str:
         text = self.string(value, where, line)
         if not re.fullmatch(r"[0-9]{1,5}(/(tcp|udp|sctp))?", text):
-            self.problem(line, where, f"{text!r} is not a port; expected N or N/tcp, N/udp")
+            self.problem(
+                line, where, f"{text!r} is not a port; expected N or N/tcp, N/udp"
+            )
         return text
 
     def command_test(self, value: Any, where: str, line: int) -> CommandTest:
@@ -470,10 +521,16 @@ class _Reader:
                          f"{version!r} is not supported; it must be {SCHEMA_VERSION!r}")  # fmt: skip
         config = Config(
             path=path,
-            global_env_vars=f.get("globalEnvVars", self.list_of(self.command_env_var), []),
+            global_env_vars=f.get(
+                "globalEnvVars", self.list_of(self.command_env_var), []
+            ),
             command_tests=f.get("commandTests", self.list_of(self.command_test), []),
-            file_existence_tests=f.get("fileExistenceTests", self.list_of(self.file_existence_test), []),
-            file_content_tests=f.get("fileContentTests", self.list_of(self.file_content_test), []),
+            file_existence_tests=f.get(
+                "fileExistenceTests", self.list_of(self.file_existence_test), []
+            ),
+            file_content_tests=f.get(
+                "fileContentTests", self.list_of(self.file_content_test), []
+            ),
             metadata_test=f.get("metadataTest", self.metadata_test),
             license_tests=f.get("licenseTests", self.list_of(self.license_test), []),
         )
@@ -483,13 +540,17 @@ class _Reader:
 
 
 def _scalar_of(text: str) -> Any:
-    return _Scalar(yaml.ScalarNode(_TAG_STR, text, start_mark=yaml.Mark("", 0, 0, 0, None, None)))
+    return _Scalar(
+        yaml.ScalarNode(_TAG_STR, text, start_mark=yaml.Mark("", 0, 0, 0, None, None))
+    )
 
 
 # ---------------------------------------------------------------------------
 # Permission strings.
 
-_LS = re.compile(r"([-dlcbps])([r-])([w-])([xsS-])([r-])([w-])([xsS-])([r-])([w-])([xtT-])")
+_LS = re.compile(
+    r"([-dlcbps])([r-])([w-])([xsS-])([r-])([w-])([xsS-])([r-])([w-])([xtT-])"
+)
 # Go's os.FileMode.String(): type and special letters in this order, then rwxrwxrwx.
 _GO_LETTERS = "dalTLDpSugct?"
 _GO = re.compile(r"([dalTLDpSugct?]+|-)([r-][w-][x-][r-][w-][x-][r-][w-][x-])")
@@ -508,12 +569,16 @@ def parse_permissions(text: str) -> Permissions | None:
     if m := _LS.fullmatch(text):
         kind = m.group(1)
         chars = m.groups()[1:]
-        mode = _rwx("".join("x" if c in "xst" else "-" if c in "-ST" else c for c in chars))
+        mode = _rwx(
+            "".join("x" if c in "xst" else "-" if c in "-ST" else c for c in chars)
+        )
         mode |= 0o4000 if chars[2] in "sS" else 0
         mode |= 0o2000 if chars[5] in "sS" else 0
         mode |= 0o1000 if chars[8] in "tT" else 0
         return Permissions(text, kind, mode, go_style=False)
-    if (m := _GO.fullmatch(text)) and _in_go_order(letters := m.group(1).replace("-", "")):
+    if (m := _GO.fullmatch(text)) and _in_go_order(
+        letters := m.group(1).replace("-", "")
+    ):
         kind = "-"
         for letter, k in (("d", "d"), ("L", "l"), ("p", "p"), ("S", "s")):
             if letter in letters:
@@ -521,17 +586,29 @@ def parse_permissions(text: str) -> Permissions | None:
         if "D" in letters:
             kind = "c" if "c" in letters else "b"
         mode = _rwx(m.group(2))
-        mode |= (0o4000 if "u" in letters else 0) | (0o2000 if "g" in letters else 0) | (0o1000 if "t" in letters else 0)
+        mode |= (
+            (0o4000 if "u" in letters else 0)
+            | (0o2000 if "g" in letters else 0)
+            | (0o1000 if "t" in letters else 0)
+        )
         return Permissions(text, kind, mode, go_style=True)
     return None
 
 
 def format_permissions(kind: str, mode: int, go_style: bool) -> str:
     """The inverse of parse_permissions, in either notation."""
-    rwx = "".join(c if mode & (1 << (8 - i)) else "-" for i, c in enumerate("rwxrwxrwx"))
+    rwx = "".join(
+        c if mode & (1 << (8 - i)) else "-" for i, c in enumerate("rwxrwxrwx")
+    )
     if go_style:
-        letters = {"d": "d", "l": "L", "p": "p", "s": "S", "c": "Dc", "b": "D"}.get(kind, "")
-        letters += ("u" if mode & 0o4000 else "") + ("g" if mode & 0o2000 else "") + ("t" if mode & 0o1000 else "")
+        letters = {"d": "d", "l": "L", "p": "p", "s": "S", "c": "Dc", "b": "D"}.get(
+            kind, ""
+        )
+        letters += (
+            ("u" if mode & 0o4000 else "")
+            + ("g" if mode & 0o2000 else "")
+            + ("t" if mode & 0o1000 else "")
+        )
         letters = "".join(sorted(letters, key=_GO_LETTERS.index))
         return (letters or "-") + rwx
     chars = list(rwx)

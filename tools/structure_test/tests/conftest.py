@@ -25,14 +25,22 @@ class Run:
 class FakeContainer:
     """Stands in for runc: answers each argv from a table of (stdout, stderr, code)."""
 
-    def __init__(self, answers: dict[tuple[str, ...], tuple[str, str, int]], calls: list[tuple[Any, ...]]) -> None:
+    def __init__(
+        self,
+        answers: dict[tuple[str, ...], tuple[str, str, int]],
+        calls: list[tuple[Any, ...]],
+    ) -> None:
         self.answers = answers
         self.calls = calls
 
-    def run(self, argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[bytes]:
+    def run(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[bytes]:
         self.calls.append(("run", argv, env, timeout))
         if tuple(argv) not in self.answers:
-            return subprocess.CompletedProcess(argv, 127, b"", f"{argv[0]}: not found\n".encode())
+            return subprocess.CompletedProcess(
+                argv, 127, b"", f"{argv[0]}: not found\n".encode()
+            )
         stdout, stderr, code = self.answers[tuple(argv)]
         return subprocess.CompletedProcess(argv, code, stdout.encode(), stderr.encode())
 
@@ -51,7 +59,11 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run
         n = next(counter)
         if image is None:
             image = Img(layers=[BASE, APP], config=CONFIG)
-        layout = image if isinstance(image, Path) else write_image(tmp_path / f"layout{n}", image)
+        layout = (
+            image
+            if isinstance(image, Path)
+            else write_image(tmp_path / f"layout{n}", image)
+        )
         paths = []
         for i, text in enumerate(configs):
             path = tmp_path / f"config{n}_{i}.yaml"
@@ -60,7 +72,9 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run
         calls: list[tuple[Any, ...]] = []
 
         @contextlib.contextmanager
-        def opener(layout: Path, ref: str, platform: Platform, scratch: Path) -> Iterator[FakeContainer]:
+        def opener(
+            layout: Path, ref: str, platform: Platform, scratch: Path
+        ) -> Iterator[FakeContainer]:
             calls.append(("open", ref, str(platform)))
             if unavailable:
                 raise runner.Unavailable(unavailable)

@@ -38,8 +38,14 @@ def tar_bytes(entries: list[E]) -> bytes:
                 info.mode = 0o644 if e.mode is None else e.mode
                 tar.addfile(info, io.BytesIO(e.data))
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}[e.kind]
-            info.mode = (0o755 if e.kind == "dir" else 0o777) if e.mode is None else e.mode
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "symlink": tarfile.SYMTYPE,
+                "hardlink": tarfile.LNKTYPE,
+            }[e.kind]
+            info.mode = (
+                (0o755 if e.kind == "dir" else 0o777) if e.mode is None else e.mode
+            )
             info.linkname = e.link
             tar.addfile(info)
     return out.getvalue()
@@ -49,7 +55,9 @@ def tar_bytes(entries: list[E]) -> bytes:
 class Img:
     platform: str = "linux/amd64"
     layers: list[list[E]] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)  # The "config" object: Env, User...
+    config: dict[str, Any] = field(
+        default_factory=dict
+    )  # The "config" object: Env, User...
 
 
 class LayoutWriter:
@@ -61,7 +69,11 @@ class LayoutWriter:
     def blob(self, data: bytes, media_type: str) -> dict[str, Any]:
         digest = hashlib.sha256(data).hexdigest()
         (self.root / "blobs" / "sha256" / digest).write_bytes(data)
-        return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+        return {
+            "mediaType": media_type,
+            "digest": "sha256:" + digest,
+            "size": len(data),
+        }
 
     def json_blob(self, obj: dict[str, Any], media_type: str) -> dict[str, Any]:
         return self.blob(json.dumps(obj, sort_keys=True).encode(), media_type)
@@ -73,15 +85,25 @@ class LayoutWriter:
             "architecture": platform.architecture,
             "os": platform.os,
             "config": image.config,
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(t).hexdigest() for t in tars]},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(t).hexdigest() for t in tars],
+            },
         }
         if platform.variant:
             config["variant"] = platform.variant
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": self.json_blob(config, "application/vnd.oci.image.config.v1+json"),
-            "layers": [self.blob(gzip.compress(t), "application/vnd.oci.image.layer.v1.tar+gzip") for t in tars],
+            "config": self.json_blob(
+                config, "application/vnd.oci.image.config.v1+json"
+            ),
+            "layers": [
+                self.blob(
+                    gzip.compress(t), "application/vnd.oci.image.layer.v1.tar+gzip"
+                )
+                for t in tars
+            ],
         }
         return self.json_blob(manifest, "application/vnd.oci.image.manifest.v1+json")
 
@@ -93,14 +115,18 @@ class LayoutWriter:
 
 
 def platform_ref(platform: Platform) -> str:
-    return "latest-" + "-".join(p for p in (platform.os, platform.architecture, platform.variant) if p)
+    return "latest-" + "-".join(
+        p for p in (platform.os, platform.architecture, platform.variant) if p
+    )
 
 
 def write_image(root: Path, image: Img) -> Path:
     """As oci_image writes one: index.json names the manifest "latest"."""
     writer = LayoutWriter(root)
     descriptor = writer.manifest(image)
-    writer.index([{**descriptor, "annotations": {"org.opencontainers.image.ref.name": "latest"}}])
+    writer.index(
+        [{**descriptor, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]
+    )
     return root
 
 
@@ -115,19 +141,31 @@ def write_index(root: Path, images: list[Img]) -> Path:
             p["variant"] = platform.variant
         entries.append({**writer.manifest(image), "platform": p})
     nested = writer.json_blob(
-        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries},
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries,
+        },
         "application/vnd.oci.image.index.v1+json",
     )
     named = [{**e, "annotations": {"org.opencontainers.image.ref.name": platform_ref(Platform.of(e["platform"]))}}
              for e in entries]  # fmt: skip
-    writer.index([{**nested, "annotations": {"org.opencontainers.image.ref.name": "latest"}}, *named])
+    writer.index(
+        [
+            {**nested, "annotations": {"org.opencontainers.image.ref.name": "latest"}},
+            *named,
+        ]
+    )
     return root
 
 
 # A small image much like the real ones: nonroot, sticky /tmp, an app, no shell.
 BASE = [
     E("etc", "dir"),
-    E("etc/passwd", data=b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"),
+    E(
+        "etc/passwd",
+        data=b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n",
+    ),
     E("home", "dir"),
     E("home/nonroot", "dir", mode=0o700, uid=65532, gid=65532),
     E("tmp", "dir", mode=0o1777),

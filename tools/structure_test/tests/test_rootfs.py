@@ -23,7 +23,14 @@ def paths(t: FileTree) -> set[str]:
 
 def test_whiteout_removes_a_file_and_a_directory_with_its_children() -> None:
     t = tree(
-        [E("a", "dir"), E("a/keep"), E("a/gone"), E("d", "dir"), E("d/x", "dir"), E("d/x/y")],
+        [
+            E("a", "dir"),
+            E("a/keep"),
+            E("a/gone"),
+            E("d", "dir"),
+            E("d/x", "dir"),
+            E("d/x/y"),
+        ],
         [E("a/.wh.gone"), E(".wh.d")],
     )
     assert paths(t) == {"/", "/a", "/a/keep"}
@@ -58,11 +65,18 @@ def test_a_directory_over_a_directory_changes_only_its_metadata() -> None:
 
 def test_missing_parents_are_made_root_owned_0755() -> None:
     t = tree([E("a/b/c", data=b"c")])
-    assert (t.lstat("/a/b").kind, t.lstat("/a/b").mode, t.lstat("/a/b").uid) == ("d", 0o755, 0)
+    assert (t.lstat("/a/b").kind, t.lstat("/a/b").mode, t.lstat("/a/b").uid) == (
+        "d",
+        0o755,
+        0,
+    )
 
 
 def test_parents_resolve_through_symlinks_like_usrmerge() -> None:
-    t = tree([E("usr", "dir"), E("usr/lib", "dir"), E("lib", "symlink", link="usr/lib")], [E("lib/libx.so", data=b"x")])
+    t = tree(
+        [E("usr", "dir"), E("usr/lib", "dir"), E("lib", "symlink", link="usr/lib")],
+        [E("lib/libx.so", data=b"x")],
+    )
     assert t.lstat("/usr/lib/libx.so") is not None
     assert t.lstat("/lib").kind == "l"
 
@@ -73,7 +87,10 @@ def test_lstat_keeps_the_last_symlink_and_stat_follows_it() -> None:
     assert t.stat("/usr/bin/python3").path == "/usr/bin/python3.13"
     # Through a symlinked parent (/bin -> usr/bin), absolute and relative links alike.
     assert t.lstat("/bin/python3.13").path == "/usr/bin/python3.13"
-    assert t.lstat("/bin/../etc/passwd") is None or t.lstat("/bin/../etc/passwd").path == "/usr/etc/passwd"
+    assert (
+        t.lstat("/bin/../etc/passwd") is None
+        or t.lstat("/bin/../etc/passwd").path == "/usr/etc/passwd"
+    )
 
 
 def test_symlinks_resolve_inside_the_root() -> None:
@@ -86,7 +103,13 @@ def test_symlinks_resolve_inside_the_root() -> None:
 
 
 def test_hard_links_share_content_and_metadata() -> None:
-    t = tree([E("bin", "dir"), E("bin/a", data=b"binary", mode=0o755), E("bin/b", "hardlink", link="bin/a")])
+    t = tree(
+        [
+            E("bin", "dir"),
+            E("bin/a", data=b"binary", mode=0o755),
+            E("bin/b", "hardlink", link="bin/a"),
+        ]
+    )
     assert t.stat("/bin/b").read() == b"binary"
     assert t.stat("/bin/b").mode == 0o755
 
@@ -97,7 +120,9 @@ def test_root_entry_sets_the_root_directory() -> None:
 
 
 def test_single_image_layout(tmp_path: Path) -> None:
-    layout = Layout(write_image(tmp_path / "l", Img("linux/arm64/v8", [BASE], {"User": "1"})))
+    layout = Layout(
+        write_image(tmp_path / "l", Img("linux/arm64/v8", [BASE], {"User": "1"}))
+    )
     (ref,) = layout.images()
     assert (str(ref.platform), ref.ref) == ("linux/arm64/v8", "latest")
     image = layout.load(ref)
@@ -106,7 +131,11 @@ def test_single_image_layout(tmp_path: Path) -> None:
 
 
 def test_index_layout_lists_every_platform_once(tmp_path: Path) -> None:
-    layout = Layout(write_index(tmp_path / "l", [Img("linux/amd64", [BASE]), Img("linux/arm64/v8", [BASE])]))
+    layout = Layout(
+        write_index(
+            tmp_path / "l", [Img("linux/amd64", [BASE]), Img("linux/arm64/v8", [BASE])]
+        )
+    )
     refs = layout.images()
     assert [(str(r.platform), r.ref) for r in refs] == [
         ("linux/amd64", "latest-linux-amd64"),
@@ -119,7 +148,9 @@ def test_index_layout_lists_every_platform_once(tmp_path: Path) -> None:
 def test_a_corrupt_blob_is_an_error(tmp_path: Path) -> None:
     root = write_image(tmp_path / "l", Img(layers=[BASE]))
     manifest = json.loads((root / "index.json").read_text())["manifests"][0]
-    manifest_blob = json.loads((root / "blobs/sha256" / manifest["digest"].split(":")[1]).read_text())
+    manifest_blob = json.loads(
+        (root / "blobs/sha256" / manifest["digest"].split(":")[1]).read_text()
+    )
     layer = root / "blobs/sha256" / manifest_blob["layers"][0]["digest"].split(":")[1]
     layer.chmod(0o644)
     data = bytearray(layer.read_bytes())

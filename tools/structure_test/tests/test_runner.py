@@ -23,7 +23,9 @@ def failures(output: str) -> list[str]:
 
 
 def test_passing_run_reads_like_the_original(run) -> None:
-    result = run(HEAD + "fileExistenceTests:\n  - {name: tmp, path: /tmp, shouldExist: true}\n")
+    result = run(
+        HEAD + "fileExistenceTests:\n  - {name: tmp, path: /tmp, shouldExist: true}\n"
+    )
     assert result.code == 0
     lines = result.output.splitlines()
     assert "=== RUN: File Existence Test: tmp" in lines
@@ -75,7 +77,17 @@ def test_file_existence(run) -> None:
 
 
 def test_whiteouts_in_a_later_layer_remove_files(run) -> None:
-    image = Img(layers=[BASE, APP, [E("app/.wh.run"), E("usr/bin/.wh..wh..opq"), E("usr/bin/python3.13", data=b"")]])
+    image = Img(
+        layers=[
+            BASE,
+            APP,
+            [
+                E("app/.wh.run"),
+                E("usr/bin/.wh..wh..opq"),
+                E("usr/bin/python3.13", data=b""),
+            ],
+        ]
+    )
     config = cfg("""
     fileExistenceTests:
       - {name: run gone, path: /app/run, shouldExist: false}
@@ -178,7 +190,10 @@ def test_license(run) -> None:
         E("LICENSE", data=b"Apache-2.0"),
     ]
     image = Img(layers=[BASE, docs])
-    result = run(HEAD + "licenseTests: [{debian: true, files: [/LICENSE, /NOTICE]}]\n", image=image)
+    result = run(
+        HEAD + "licenseTests: [{debian: true, files: [/LICENSE, /NOTICE]}]\n",
+        image=image,
+    )
     assert result.code == 1
     assert failures(result.output) == [
         "Error: Invalid license in /usr/share/doc/bad/copyright: it contains AGPL",
@@ -203,20 +218,35 @@ commandTests:
 
 
 def test_command_tests_run_command_and_args_with_the_image_env(run) -> None:
-    answers = {("python3", "--version"): ("Python 3.13.5\n", "", 0), ("false",): ("", "", 1)}
+    answers = {
+        ("python3", "--version"): ("Python 3.13.5\n", "", 0),
+        ("false",): ("", "", 1),
+    }
     result = run(COMMANDS, answers=answers)
     assert result.code == 0, result.output
     assert result.calls[0] == ("open", "latest", "linux/amd64")
     _, argv, env, timeout = result.calls[1]
-    assert argv == ["python3", "--version"]  # Not the entrypoint: the command replaces it.
-    assert env == {"PATH": "/venv/bin:/usr/bin:/bin", "PYTHONPATH": "/app", "GREETING": "hi /app $HOME ."}
+    assert argv == [
+        "python3",
+        "--version",
+    ]  # Not the entrypoint: the command replaces it.
+    assert env == {
+        "PATH": "/venv/bin:/usr/bin:/bin",
+        "PYTHONPATH": "/app",
+        "GREETING": "hi /app $HOME .",
+    }
     assert timeout == 120
     assert result.calls[-1] == ("close", "latest")
-    assert len([c for c in result.calls if c[0] == "open"]) == 1  # One container for every command.
+    assert (
+        len([c for c in result.calls if c[0] == "open"]) == 1
+    )  # One container for every command.
 
 
 def test_command_test_failures_show_what_was_expected_and_the_output(run) -> None:
-    answers = {("python3", "--version"): ("Python 3.11.2\n", "warning: old\n", 0), ("false",): ("", "", 0)}
+    answers = {
+        ("python3", "--version"): ("Python 3.11.2\n", "warning: old\n", 0),
+        ("false",): ("", "", 0),
+    }
     result = run(COMMANDS, answers=answers, args=["--command-timeout", "5"])
     assert result.code == 1
     assert failures(result.output) == [
@@ -236,17 +266,24 @@ def test_command_tests_are_skipped_where_the_platform_cannot_run(run) -> None:
     assert "Reason: qemu-aarch64 cannot be registered" in result.output
     assert "Passes: 0  Failures: 0  Total tests: 2" in result.output
     assert "Skipped: 2 (qemu-aarch64 cannot be registered)" in result.output
-    assert len([c for c in result.calls if c[0] == "open"]) == 1  # Not retried for each test.
+    assert (
+        len([c for c in result.calls if c[0] == "open"]) == 1
+    )  # Not retried for each test.
 
 
 def test_a_container_that_cannot_start_fails_its_command_tests_once(run) -> None:
     result = run(COMMANDS, broken="umoci unpack failed with status 1")
     assert result.code == 1
-    assert failures(result.output) == ["Error: cannot start a container: umoci unpack failed with status 1"] * 2
+    assert (
+        failures(result.output)
+        == ["Error: cannot start a container: umoci unpack failed with status 1"] * 2
+    )
     assert len([c for c in result.calls if c[0] == "open"]) == 1
 
 
-def test_command_tests_need_the_manifest_named_in_index_json(run, tmp_path: Path) -> None:
+def test_command_tests_need_the_manifest_named_in_index_json(
+    run, tmp_path: Path
+) -> None:
     layout = write_image(tmp_path / "unnamed", Img(layers=[BASE]))
     index = json.loads((layout / "index.json").read_text())
     del index["manifests"][0]["annotations"]
@@ -259,7 +296,9 @@ def test_command_tests_need_the_manifest_named_in_index_json(run, tmp_path: Path
     )
 
 
-def test_every_platform_of_an_index_is_tested_unless_one_is_picked(run, tmp_path: Path) -> None:
+def test_every_platform_of_an_index_is_tested_unless_one_is_picked(
+    run, tmp_path: Path
+) -> None:
     layout = write_index(
         tmp_path / "index",
         [
@@ -267,28 +306,41 @@ def test_every_platform_of_an_index_is_tested_unless_one_is_picked(run, tmp_path
             Img("linux/arm64/v8", [BASE, APP], {**CONFIG, "User": "2"}),
         ],
     )
-    config = HEAD + 'metadataTest: {user: "1"}\ncommandTests: [{name: c, command: "true"}]\n'
+    config = (
+        HEAD + 'metadataTest: {user: "1"}\ncommandTests: [{name: c, command: "true"}]\n'
+    )
     answers = {("true",): ("", "", 0)}
     result = run(config, image=layout, answers=answers)
     assert result.code == 1
     assert "Test file: config0_0.yaml (linux/amd64)" in result.output
     assert "Test file: config0_0.yaml (linux/arm64/v8)" in result.output
-    assert failures(result.output) == ["Error: Image user '2' does not match expected user: '1'"]
+    assert failures(result.output) == [
+        "Error: Image user '2' does not match expected user: '1'"
+    ]
     assert [c for c in result.calls if c[0] == "open"] == [
         ("open", "latest-linux-amd64", "linux/amd64"),
         ("open", "latest-linux-arm64-v8", "linux/arm64/v8"),
     ]
 
-    result = run(config, image=layout, answers=answers, args=["--platform", "linux/amd64"])
+    result = run(
+        config, image=layout, answers=answers, args=["--platform", "linux/amd64"]
+    )
     assert result.code == 0
     assert "arm64" not in result.output
 
-    result = run(config, image=layout, answers=answers, args=["--platform", "linux/arm64"])
-    assert failures(result.output) == ["Error: Image user '2' does not match expected user: '1'"]
+    result = run(
+        config, image=layout, answers=answers, args=["--platform", "linux/arm64"]
+    )
+    assert failures(result.output) == [
+        "Error: Image user '2' does not match expected user: '1'"
+    ]
 
     result = run(config, image=layout, args=["--platform", "linux/s390x"])
     assert result.code == 2
-    assert "the image has no linux/s390x manifest; it has: linux/amd64, linux/arm64/v8" in result.output
+    assert (
+        "the image has no linux/s390x manifest; it has: linux/amd64, linux/arm64/v8"
+        in result.output
+    )
 
 
 def test_several_configs_each_get_their_own_section(run) -> None:
@@ -303,7 +355,10 @@ def test_several_configs_each_get_their_own_section(run) -> None:
 
 
 def test_an_invalid_config_runs_nothing_and_exits_2(run) -> None:
-    result = run(HEAD + "fileExistenceTests: [{name: a, path: /app, shouldExist: true, mode: '0755'}]\n")
+    result = run(
+        HEAD
+        + "fileExistenceTests: [{name: a, path: /app, shouldExist: true, mode: '0755'}]\n"
+    )
     assert result.code == 2
     assert result.output.startswith("Error: invalid structure test config:\n")
     assert "unknown key 'mode'" in result.output
@@ -312,12 +367,26 @@ def test_an_invalid_config_runs_nothing_and_exits_2(run) -> None:
 
 def test_junit_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     xml = tmp_path / "test.xml"
-    config = HEAD + "fileExistenceTests: [{name: a, path: /app, shouldExist: true}, {name: b, path: /x, shouldExist: true}]\n"
+    config = (
+        HEAD
+        + "fileExistenceTests: [{name: a, path: /app, shouldExist: true}, {name: b, path: /x, shouldExist: true}]\n"
+    )
     layout = write_index(tmp_path / "l", [Img(layers=[BASE, APP])])
     (tmp_path / "c.yaml").write_text(config)
-    assert runner.main(["--image", str(layout), str(tmp_path / "c.yaml")], junit=xml) == 1
+    assert (
+        runner.main(["--image", str(layout), str(tmp_path / "c.yaml")], junit=xml) == 1
+    )
     suite = ET.parse(xml).getroot().find("testsuite")
-    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("Test file: c.yaml (linux/amd64)", "2", "1")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == (
+        "Test file: c.yaml (linux/amd64)",
+        "2",
+        "1",
+    )
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == ["File Existence Test: a", "File Existence Test: b"]
-    assert cases[1].find("failure").get("message") == "File /x should exist but does not"
+    assert [c.get("name") for c in cases] == [
+        "File Existence Test: a",
+        "File Existence Test: b",
+    ]
+    assert (
+        cases[1].find("failure").get("message") == "File /x should exist but does not"
+    )

@@ -25,13 +25,17 @@ def loads(tmp_path: Path, text: str):
 
 
 def test_schema_version_is_required_and_must_be_2_0_0(tmp_path: Path) -> None:
-    assert problems(tmp_path, "fileExistenceTests: []\n") == ["c.yaml:1: config: missing required key 'schemaVersion'"]
+    assert problems(tmp_path, "fileExistenceTests: []\n") == [
+        "c.yaml:1: config: missing required key 'schemaVersion'"
+    ]
     assert problems(tmp_path, "schemaVersion: 1.0.0\n") == [
         "c.yaml:1: config.schemaVersion: '1.0.0' is not supported; it must be '2.0.0'"
     ]
 
 
-def test_unknown_keys_are_errors_with_their_place_and_a_suggestion(tmp_path: Path) -> None:
+def test_unknown_keys_are_errors_with_their_place_and_a_suggestion(
+    tmp_path: Path,
+) -> None:
     found = problems(
         tmp_path,
         """\
@@ -106,7 +110,9 @@ def test_types_duplicates_and_regexes_are_checked(tmp_path: Path) -> None:
     ]
 
 
-def test_setup_teardown_and_run_options_are_rejected_as_unsupported(tmp_path: Path) -> None:
+def test_setup_teardown_and_run_options_are_rejected_as_unsupported(
+    tmp_path: Path,
+) -> None:
     found = problems(
         tmp_path,
         """\
@@ -129,7 +135,9 @@ def test_setup_teardown_and_run_options_are_rejected_as_unsupported(tmp_path: Pa
 def test_invalid_yaml_and_empty_files(tmp_path: Path) -> None:
     assert problems(tmp_path, "")[0] == "c.yaml: empty config"
     assert problems(tmp_path, "a: [")[0].startswith("c.yaml: not valid YAML:")
-    assert problems(tmp_path, "- 1\n") == ["c.yaml:1: config: expected a mapping (top-level), got a list"]
+    assert problems(tmp_path, "- 1\n") == [
+        "c.yaml:1: config: expected a mapping (top-level), got a list"
+    ]
 
 
 def test_a_valid_config_with_every_field(tmp_path: Path) -> None:
@@ -165,11 +173,23 @@ def test_a_valid_config_with_every_field(tmp_path: Path) -> None:
         """,
     )
     first, again = config.file_existence_tests
-    assert (again.name, again.path, again.gid, again.executable_by) == ("tmp again", "/tmp", 0, "any")
-    assert (first.permissions.kind, first.permissions.mode, first.permissions.go_style) == ("d", 0o1777, True)
+    assert (again.name, again.path, again.gid, again.executable_by) == (
+        "tmp again",
+        "/tmp",
+        0,
+        "any",
+    )
+    assert (
+        first.permissions.kind,
+        first.permissions.mode,
+        first.permissions.go_style,
+    ) == ("d", 0o1777, True)
     metadata = config.metadata_test
     # Scalars read as strings keep their source text (1.10 is not 1.1).
-    assert [(v.key, v.value, v.is_regex) for v in metadata.env_vars] == [("V", "1.10", False), ("W", "^x", True)]
+    assert [(v.key, v.value, v.is_regex) for v in metadata.env_vars] == [
+        ("V", "1.10", False),
+        ("W", "^x", True),
+    ]
     assert metadata.labels[0].value == "8080"
     assert (metadata.entrypoint, metadata.cmd) == ([], None)
     assert metadata.unbound_env_vars == ["DEBUG"]
@@ -197,12 +217,16 @@ def test_a_valid_config_with_every_field(tmp_path: Path) -> None:
         ("prw-r--r--", "p", 0o644, False),
     ],
 )
-def test_permission_strings_in_both_notations(text: str, kind: str, mode: int, go_style: bool) -> None:
+def test_permission_strings_in_both_notations(
+    text: str, kind: str, mode: int, go_style: bool
+) -> None:
     parsed = parse_permissions(text)
     assert (parsed.kind, parsed.mode, parsed.go_style) == (kind, mode, go_style)
     assert format_permissions(kind, mode, go_style) == text
 
 
-@pytest.mark.parametrize("text", ["rwxr-xr-x", "drwxrwxrwxx", "-rwxr-xr-z", "tdrwxrwxrwx", "x", ""])
+@pytest.mark.parametrize(
+    "text", ["rwxr-xr-x", "drwxrwxrwxx", "-rwxr-xr-z", "tdrwxrwxrwx", "x", ""]
+)
 def test_not_permission_strings(text: str) -> None:
     assert parse_permissions(text) is None

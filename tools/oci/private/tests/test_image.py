@@ -324,9 +324,8 @@ def test_base_from_multi_platform_index(tmp_path: Path, app_layer: BuiltLayer) -
         tmp_path / "picked", "--platform", "linux/arm64", "--base", tmp_path / "multi",
         "--base-ref", "latest-linux-arm64-v8",
     )  # fmt: skip
-    assert (
-        picked.manifest()["annotations"]["org.opencontainers.image.base.digest"]
-        == (arm.index["manifests"][0]["digest"])
+    assert picked.manifest()["annotations"]["org.opencontainers.image.base.digest"] == (
+        arm.index["manifests"][0]["digest"]
     )
     result = run_tool(
         "image", "--output", tmp_path / "x", "--platform", "linux/arm64",

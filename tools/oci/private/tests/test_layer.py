@@ -386,9 +386,7 @@ def _deb_like_tar(fmt: int = tarfile.GNU_FORMAT) -> bytes:
             info.mode = (
                 mode
                 if mode is not None
-                else 0o755
-                if kind == tarfile.DIRTYPE
-                else 0o644
+                else 0o755 if kind == tarfile.DIRTYPE else 0o644
             )
             info.linkname = linkname
             info.mtime = 1234567890
@@ -488,9 +486,9 @@ def test_merge_tars_with_every_compression(tmp_path: Path) -> None:
         "var/lib",
         "var/lib/.wh..wh..opq",
     }
-    assert members["usr/bin/a-hardlink"].isreg(), (
-        "first path of a hardlink group holds content"
-    )
+    assert members[
+        "usr/bin/a-hardlink"
+    ].isreg(), "first path of a hardlink group holds content"
     assert (
         members["usr/bin/tool"].islnk()
         and members["usr/bin/tool"].linkname == "usr/bin/a-hardlink"

@@ -59,9 +59,9 @@ def run_tool(
     if ok:
         assert result.returncode == 0, f"{name}.py failed:\n{result.stderr}"
     else:
-        assert result.returncode == 1, (
-            f"{name}.py: expected exit 1, got {result.returncode}:\n{result.stderr}"
-        )
+        assert (
+            result.returncode == 1
+        ), f"{name}.py: expected exit 1, got {result.returncode}:\n{result.stderr}"
         assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -184,9 +184,9 @@ def assert_layout_consistent(layout: Layout) -> None:
         assert len(data) == desc["size"]
         referenced.add(digest.removeprefix("sha256:"))
         if desc["mediaType"] in (ocilib.MEDIA_TYPE_MANIFEST, ocilib.MEDIA_TYPE_INDEX):
-            assert data == ocilib.canonical_json(json.loads(data)), (
-                "JSON blobs are canonical"
-            )
+            assert data == ocilib.canonical_json(
+                json.loads(data)
+            ), "JSON blobs are canonical"
             doc = json.loads(data)
             assert doc["schemaVersion"] == 2 and doc["mediaType"] == desc["mediaType"]
             if "config" in doc:

@@ -29,12 +29,16 @@ def registry() -> Iterator[str]:
 
 def push(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(PUSH), "--layout", str(LAYOUT), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def local_index_digest() -> str:
     manifests = json.loads((LAYOUT / "index.json").read_text())["manifests"]
-    return next(m["digest"] for m in manifests if m["mediaType"].endswith("index.v1+json"))
+    return next(
+        m["digest"] for m in manifests if m["mediaType"].endswith("index.v1+json")
+    )
 
 
 def test_push_by_digest_then_tags(registry: str) -> None:
@@ -46,13 +50,24 @@ def test_push_by_digest_then_tags(registry: str) -> None:
     assert remote_digest(registry, "small", "v1") == digest
     assert remote_digest(registry, "small", "latest") == digest
     # Every platform manifest arrived too, under the digest built here.
-    nested = json.loads((LAYOUT / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    nested = json.loads(
+        (LAYOUT / "blobs" / "sha256" / digest.split(":")[1]).read_text()
+    )
     for manifest in nested["manifests"]:
-        assert remote_digest(registry, "small", manifest["digest"]) == manifest["digest"]
+        assert (
+            remote_digest(registry, "small", manifest["digest"]) == manifest["digest"]
+        )
 
 
 def test_last_repository_wins_like_rules_oci(registry: str) -> None:
-    result = push("--repository", "unused.invalid/x", "--repository", f"{registry}/other", "-t", "t1")
+    result = push(
+        "--repository",
+        "unused.invalid/x",
+        "--repository",
+        f"{registry}/other",
+        "-t",
+        "t1",
+    )
     assert result.returncode == 0, result.stderr
     assert remote_digest(registry, "other", "t1") == local_index_digest()
 
@@ -61,5 +76,7 @@ def test_unreachable_registry_names_registry_and_step() -> None:
     registry = f"127.0.0.1:{free_port()}"  # nothing listens there
     result = push("--repository", f"{registry}/small", "--tag", "v1")
     assert result.returncode == 1
-    assert f"pushing the image by digest failed for registry {registry}" in result.stderr
+    assert (
+        f"pushing the image by digest failed for registry {registry}" in result.stderr
+    )
     assert "Check that" in result.stderr
