@@ -77,6 +77,13 @@ def test_sizes(results: dict[str, Any]) -> None:
                 assert layer["digest"].startswith("sha256:"), where
                 positive(layer["compressed_bytes"], where)
                 positive(layer["uncompressed_bytes"], where)
+                assert layer["directory"].startswith("/"), where
+            # The service's two layers come from one target; their directories
+            # (third-party, then first-party code) tell them apart.
+            third_party, first_party = size["layers"][-2:]
+            assert third_party["directory"] == "/app/site-packages", where
+            assert first_party["directory"].startswith("/app/"), where
+            assert first_party["directory"] != third_party["directory"], where
     levels = results["compression"]["levels"]
     assert [level["level"] for level in levels] == [1, 6, 9]
     for level in levels:

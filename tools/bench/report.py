@@ -191,6 +191,8 @@ def markdown(results: dict[str, Any]) -> str:
                 origin = (
                     layer["created_by"].removeprefix("bazel build ").removeprefix("@@")
                 )
+                if layer.get("directory", "/") != "/":
+                    origin += f"` in `{layer['directory']}"
                 add(
                     f"| {variant} | {platform} | `{origin}` |"
                     f" {_mb(layer['compressed_bytes'])} |"

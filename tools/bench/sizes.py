@@ -8,6 +8,8 @@ gunzip, what a runtime unpacks to disk.
 from __future__ import annotations
 
 import json
+import posixpath
+import tarfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,22 @@ def gunzipped_size(path: Path) -> int:
                     decompressor = zlib.decompressobj(wbits=47)
         size += len(decompressor.flush())
     return size
+
+
+def common_directory(path: Path) -> str:
+    """The deepest directory holding every file of a gzipped layer tar, e.g.
+    "/app/site-packages": it tells apart layers one target made (history names
+    only the target)."""
+    with tarfile.open(path, "r:gz") as tar:
+        directories = [
+            posixpath.dirname("/" + member.name.lstrip("./"))
+            for member in tar
+            if not member.isdir()
+        ]
+    if not directories:
+        return "/"
+    common = posixpath.commonpath(directories)
+    return common if common.startswith("/") else "/" + common
 
 
 def platform_manifests(layout: Path) -> dict[str, dict[str, Any]]:
@@ -81,6 +99,7 @@ def image_sizes(layout: Path) -> dict[str, dict[str, Any]]:
                         blob_path(layout, layer["digest"])
                     ),
                     "created_by": created_by,
+                    "directory": common_directory(blob_path(layout, layer["digest"])),
                 }
             )
         metadata = descriptor["size"] + manifest["config"]["size"]
