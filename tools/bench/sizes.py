@@ -7,10 +7,10 @@ gunzip, what a runtime unpacks to disk.
 
 from __future__ import annotations
 
+import gzip
 import json
 import posixpath
 import tarfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +29,25 @@ def read_json(layout: Path, digest: str) -> dict[str, Any]:
     return data
 
 
-def gunzipped_size(path: Path) -> int:
-    """Bytes of a gzip file once decompressed (streamed; members concatenated)."""
-    size = 0
-    decompressor = zlib.decompressobj(wbits=47)  # gzip or zlib header
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            while chunk:
-                size += len(decompressor.decompress(chunk))
-                chunk = decompressor.unused_data
-                if chunk:
-                    decompressor = zlib.decompressobj(wbits=47)
-        size += len(decompressor.flush())
-    return size
-
-
-def common_directory(path: Path) -> str:
-    """The deepest directory holding every file of a gzipped layer tar, e.g.
-    "/app/site-packages": it tells apart layers one target made (history names
-    only the target)."""
-    with tarfile.open(path, "r:gz") as tar:
-        directories = [
-            posixpath.dirname("/" + member.name.lstrip("./"))
-            for member in tar
-            if not member.isdir()
-        ]
+def read_layer(path: Path) -> tuple[int, str]:
+    """One pass over a gzipped layer tar: its size once decompressed (what a
+    runtime unpacks) and the deepest directory holding every file in it, e.g.
+    "/app/site-packages" (it tells apart the layers one target made: the
+    history names only the target)."""
+    with gzip.open(path, "rb") as stream:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            directories = [
+                posixpath.dirname("/" + member.name.lstrip("./"))
+                for member in tar
+                if not member.isdir()
+            ]
+        while stream.read(_CHUNK):  # The end-of-archive blocks count too.
+            pass
+        size = stream.tell()
     if not directories:
-        return "/"
+        return size, "/"
     common = posixpath.commonpath(directories)
-    return common if common.startswith("/") else "/" + common
+    return size, common if common.startswith("/") else "/" + common
 
 
 def platform_manifests(layout: Path) -> dict[str, dict[str, Any]]:
@@ -91,15 +81,14 @@ def image_sizes(layout: Path) -> dict[str, dict[str, Any]]:
             created_by = (
                 history[number].get("created_by", "") if number < len(history) else ""
             )
+            uncompressed, directory = read_layer(blob_path(layout, layer["digest"]))
             layers.append(
                 {
                     "digest": layer["digest"],
                     "compressed_bytes": layer["size"],
-                    "uncompressed_bytes": gunzipped_size(
-                        blob_path(layout, layer["digest"])
-                    ),
+                    "uncompressed_bytes": uncompressed,
                     "created_by": created_by,
-                    "directory": common_directory(blob_path(layout, layer["digest"])),
+                    "directory": directory,
                 }
             )
         metadata = descriptor["size"] + manifest["config"]["size"]
