@@ -14,16 +14,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
-import sys
 import tarfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nested_bazel import copy_checkout, remove_tree
+from checkout import workspace_dir
+from nested_bazel import copy_checkout
+from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
 from registry import free_port, registry, remote_digest
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / "_main"
@@ -32,30 +32,16 @@ PASSWORD = "throwaway-password"
 VERSION = "1.2.3-rc.1"
 
 
-@pytest.fixture(autouse=True)
-def terminate_cleanly() -> Iterator[None]:
-    """On a test timeout (SIGTERM), leave through the finallys that stop servers."""
-    previous = signal.signal(
-        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
-    )
-    yield
-    signal.signal(signal.SIGTERM, previous)
-
-
 @pytest.fixture(scope="module")
 def tmp() -> Iterator[Path]:
-    path = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "release"
-    remove_tree(path)
-    path.mkdir(parents=True)
-    yield path
-    remove_tree(path)
+    with scratch_dir("release") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")
 def checkout(tmp: Path) -> Path:
-    source = Path("MODULE.bazel").resolve().parent
     destination = tmp / "checkout"
-    copy_checkout(source, destination)
+    copy_checkout(workspace_dir(), destination)
     return destination
 
 

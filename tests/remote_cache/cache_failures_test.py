@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cache_server import CacheServer, free_port
-from nested_bazel import NestedBazel, copy_checkout, remove_tree
+from checkout import workspace_dir
+from nested_bazel import NestedBazel, copy_checkout
+from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
 
 TARGET = os.environ.get("TARGET", "//tests/remote_cache:payload_image")
 BUILD_TIMEOUT = 600  # seconds, each
-
-
-def workspace() -> Path:
-    return Path("MODULE.bazel").resolve().parent
 
 
 def expected_digest() -> str:
@@ -32,22 +28,9 @@ def expected_digest() -> str:
 
 @pytest.fixture(scope="module")
 def checkout() -> Iterator[Path]:
-    work = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "cache-failures"
-    if work.exists():
-        remove_tree(work)
-    copy_checkout(workspace(), work / "checkout")
-    yield work / "checkout"
-    remove_tree(work)
-
-
-@pytest.fixture(autouse=True)
-def terminate_cleanly() -> Iterator[None]:
-    """On a test timeout (SIGTERM), leave through the finally that stops servers."""
-    previous = signal.signal(
-        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
-    )
-    yield
-    signal.signal(signal.SIGTERM, previous)
+    with scratch_dir("cache-failures") as work:
+        copy_checkout(workspace_dir(), work / "checkout")
+        yield work / "checkout"
 
 
 def build_with_cache(checkout: Path, name: str, url: str) -> tuple[str, str]:

@@ -9,46 +9,26 @@ command line, environment or inputs. The failure lists those actions.
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cache_server import CacheServer
-from nested_bazel import remove_tree
+from checkout import workspace_dir
+from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
 from two_clones import build_clone, clone_paths, describe
 
 BUILD_TIMEOUT = 1500  # seconds, each; clone A builds everything from clean.
 
 
-def workspace() -> Path:
-    return Path("MODULE.bazel").resolve().parent
-
-
 @pytest.fixture
 def work() -> Iterator[Path]:
-    path = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "two-clones"
-    if path.exists():
-        remove_tree(path)
-    path.mkdir(parents=True)
-    yield path
-    remove_tree(path)
-
-
-@pytest.fixture(autouse=True)
-def terminate_cleanly() -> Iterator[None]:
-    """On a test timeout (SIGTERM), leave through the finally that stops servers."""
-    previous = signal.signal(
-        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
-    )
-    yield
-    signal.signal(signal.SIGTERM, previous)
+    with scratch_dir("two-clones") as path:
+        yield path
 
 
 def test_second_clone_takes_every_action_from_the_cache(work: Path) -> None:
-    source = workspace()
+    source = workspace_dir()
     path_a, path_b = clone_paths(work)
     with CacheServer() as server:
         first = build_clone(

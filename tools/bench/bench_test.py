@@ -15,20 +15,17 @@ from typing import Any
 import bench
 import pytest
 import report
+from checkout import workspace_dir
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STATS_KEYS = {"median", "min", "max", "runs", "values"}
-
-
-def workspace() -> Path:
-    return Path("MODULE.bazel").resolve().parent
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("performance")
     status = bench.main(
-        ["--quick", "--out", str(directory), "--workspace", str(workspace())]
+        ["--quick", "--out", str(directory), "--workspace", str(workspace_dir())]
     )
     assert status == 0
     return directory

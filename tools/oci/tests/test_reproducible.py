@@ -11,50 +11,31 @@ repository cache and pip's cache under $TOOLS_BAZEL_CACHE, both checked by hash.
 from __future__ import annotations
 
 import os
-import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checkout import workspace_dir
 from nested_bazel import (
     NestedBazel,
     copy_checkout,
     files_by_hash,
-    remove_tree,
 )
+from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
 from oci_layout import runfile
 
 TARGET = os.environ.get("TARGET", "//tools/oci/tests:reproducible_index")
 BUILD_TIMEOUT = 600  # seconds, each; a cold build with fetching takes about a minute.
 
 
-def workspace() -> Path:
-    return Path("MODULE.bazel").resolve().parent
-
-
 @pytest.fixture
 def work() -> Iterator[Path]:
-    path = Path(os.environ.get("TEST_TMPDIR", "/tmp")) / "reproducible"
-    if path.exists():
-        remove_tree(path)
-    path.mkdir(parents=True)
-    yield path
-    remove_tree(path)
-
-
-@pytest.fixture(autouse=True)
-def terminate_cleanly() -> Iterator[None]:
-    """On a test timeout (SIGTERM), leave through the finally that stops servers."""
-    previous = signal.signal(
-        signal.SIGTERM, lambda *_: sys.exit("SIGTERM: test timed out")
-    )
-    yield
-    signal.signal(signal.SIGTERM, previous)
+    with scratch_dir("reproducible") as path:
+        yield path
 
 
 def test_two_checkouts_two_output_bases_same_blobs(work: Path) -> None:
-    source = workspace()
+    source = workspace_dir()
     package, _, name = TARGET.removeprefix("//").partition(":")
     outputs = []
     # Different lengths and depths, so no path can hide in an equal-length field.

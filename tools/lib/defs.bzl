@@ -1,0 +1,43 @@
+"""nested_bazel_test: a pytest_test that runs Bazel itself on copies of the checkout.
+
+    load("//tools/lib:defs.bzl", "nested_bazel_test")
+
+Such a test (reproducibility, release, remote cache, benchmark smoke run):
+- finds the checkout through //:MODULE.bazel's real path (checkout.workspace_dir);
+- inherits the launcher's cache directory, whose repository and pip caches save
+  downloads, and whether it runs inside the build root (nested_bazel.py);
+- runs unsandboxed (Bazel, runc, registries, nginx need the real root) and alone
+  (it starts Bazel servers and takes CPU and ports).
+Put what it builds in `data`, so its cached result is dropped when that changes.
+"""
+
+load("//tools/pytest:defs.bzl", "pytest_test")
+
+def nested_bazel_test(name, data = [], deps = [], tags = [], **kwargs):
+    """pytest_test with the data, environment, tags and libraries above.
+
+    Args:
+        name: test name.
+        data: what the test builds or compares against, besides the checkout.
+        deps: libraries besides checkout, nested_bazel and nested_bazel_testing.
+        tags: tags besides exclusive and no-sandbox.
+        **kwargs: passed to pytest_test (srcs, size, args, env, ...).
+    """
+    pytest_test(
+        name = name,
+        data = data + [Label("//:MODULE.bazel")],
+        env_inherit = [
+            "TOOLS_BAZEL_CACHE",
+            "TOOLS_BAZEL_IN_BUILD_ROOT",
+        ],
+        tags = tags + [
+            "exclusive",
+            "no-sandbox",
+        ],
+        deps = deps + [
+            Label("//tools/lib:checkout"),
+            Label("//tools/lib:nested_bazel"),
+            Label("//tools/lib:nested_bazel_testing"),
+        ],
+        **kwargs
+    )
