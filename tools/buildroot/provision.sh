@@ -22,6 +22,9 @@ if [ "$(id -u)" = 0 ]; then mode=root; else mode=unshare; fi
 # The sid snapshot on the mirror is frozen and its Release file has expired.
 # Recommends are not installed: the root holds what packages.txt names and
 # what those packages depend on, nothing more.
+# Debian's /etc/bazel/bazelrc sets two options the project does not want: the
+# deprecated --host_javabase (Bazel warns about it on every command; nothing
+# here builds Java) and --sandbox_debug (very noisy).
 # /etc/resolv.conf and /etc/hosts are left as empty files: the launcher binds
 # the host's over them, and bubblewrap cannot create mount points in a
 # read-only root.
@@ -36,4 +39,5 @@ mmdebstrap \
   --customize-hook='chroot "$1" update-ca-certificates --fresh >/dev/null' \
   --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hosts"; : >"$1/etc/resolv.conf"; : >"$1/etc/hosts"' \
   --customize-hook='rm -rf "$1/var/cache/apt/archives/"*.deb "$1/var/lib/apt/lists/"*_Packages' \
+  --customize-hook='sed -i -e "/--host_javabase/d" -e "/--sandbox_debug/d" "$1/etc/bazel/bazelrc"' \
   sid "$target" "deb $mirror sid main"
