@@ -45,8 +45,25 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+def copy_launcher(directory: Path) -> Path:
+    """The launcher and the files it reads, under `directory`: another user may not
+    reach the checkout (a clone in a 0700 directory, or anywhere under /root)."""
+    tools = directory / "tools"
+    (tools / "buildroot").mkdir(parents=True)
+    shutil.copy2(LAUNCHER, tools / "bazel")
+    for name in ("packages.txt", "provision.sh"):
+        shutil.copy2(LAUNCHER.parent / "buildroot" / name, tools / "buildroot" / name)
+    for path in (directory, tools, tools / "buildroot"):
+        path.chmod(0o755)
+    return tools / "bazel"
+
+
 def run_launcher(
-    tmp_path: Path, path: str, *, user: tuple[int, int] | None = None
+    tmp_path: Path,
+    path: str,
+    *,
+    user: tuple[int, int] | None = None,
+    launcher: Path = LAUNCHER,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": path,
@@ -59,7 +76,7 @@ def run_launcher(
     if user is not None:
         kwargs = {"user": user[0], "group": user[1], "extra_groups": []}
     return subprocess.run(
-        [str(LAUNCHER), "build", "//..."],
+        [str(launcher), "build", "//..."],
         env=env,
         capture_output=True,
         text=True,
@@ -84,11 +101,14 @@ def test_unreachable_mirror_is_named(tmp_path: Path) -> None:
 def test_not_root_without_bubblewrap_prints_the_command(tmp_path: Path) -> None:
     if os.getuid() != 0:
         pytest.skip("needs root to drop to another user")
-    # pytest's own temporary directories are private to root: use a shared one.
-    shared = Path(tempfile.mkdtemp(prefix="launcher-test-"))
+    # pytest's own temporary directories are private to root: use one in /tmp.
+    shared = Path(tempfile.mkdtemp(prefix="launcher-test-", dir="/tmp"))
     try:
         shared.chmod(0o777)
-        result = run_launcher(shared, fake_path(shared), user=(65534, 65534))
+        launcher = copy_launcher(shared / "checkout")
+        result = run_launcher(
+            shared, fake_path(shared), user=(65534, 65534), launcher=launcher
+        )
     finally:
         shutil.rmtree(shared)
     assert result.returncode == 2
