@@ -102,9 +102,8 @@ class Elf:
     search_path: tuple[str, ...]  # DT_RUNPATH, else DT_RPATH, split at ":".
     soname: str | None = None  # DT_SONAME.
     version_needs: tuple[VersionNeed, ...] = ()  # DT_VERNEED, in file order.
-    version_defs: tuple[
-        str, ...
-    ] = ()  # DT_VERDEF, without the file's own (base) entry.
+    # DT_VERDEF, without the base entry (which names the file itself).
+    version_defs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,13 +163,13 @@ def parse(data: bytes, where: str) -> Elf:
     )
 
 
-def runpath_dirs(elf: Elf, path: str) -> list[str]:
+def runpath_dirs(file: Elf, path: str) -> list[str]:
     """The DT_RUNPATH (or DT_RPATH) directories of the file at `path` (its
     absolute path in the image), with $ORIGIN expanded as ld.so does."""
     origin = posixpath.dirname(path)
     return [
         d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin)
-        for d in elf.search_path
+        for d in file.search_path
     ]
 
 
@@ -184,12 +183,10 @@ class _Tables:
         entries: list[tuple[int, int]],
         where: str,
     ) -> None:
-        self.data, self.segments, self.entries, self.where = (
-            data,
-            segments,
-            entries,
-            where,
-        )
+        self.data = data
+        self.segments = segments
+        self.entries = entries
+        self.where = where
         self.strtab = self.offset(self._only(DT_STRTAB))
 
     def values(self, tag: int) -> list[int]:
