@@ -1,12 +1,8 @@
 """py_slim_runtime: the part of Debian's Python runtime one service needs."""
 
-# The layers of the service come from the OCI rules (py_image_layers), and the
-# standard library is precompiled with their tar_pyc.
-load("//tools/oci/private:providers.bzl", "OciLayerInfo")
-
 def _app_tars(target):
-    if OciLayerInfo in target:
-        return [layer.blob for layer in target[OciLayerInfo].layers]
+    """The tars a target makes, in order: py_image_layers' are its layer blobs
+    (third-party, then first-party), as the image stacks them."""
     return target[DefaultInfo].files.to_list()
 
 def _named_files(attribute, flag):
