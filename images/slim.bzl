@@ -6,12 +6,13 @@
     + runtime .pyc    those modules precompiled
 
 There is no cc layer: libc and the few other libraries needed are in the
-runtime layer. See py_slim_runtime in //tools/oci:defs.bzl for how the
+runtime layer. See py_slim_runtime in //tools/py_slim:defs.bzl for how the
 runtime is chosen, and config.bzl for the allowlist and the excludes.
 """
 
 load("@debian//:packages.bzl", "PACKAGES")
-load("//tools/oci:defs.bzl", "oci_image", "oci_layer", "py_slim_runtime")
+load("//tools/oci:defs.bzl", "oci_image", "oci_layer")
+load("//tools/py_slim:defs.bzl", "py_slim_runtime")
 load(
     ":config.bzl",
     "ARCHES",

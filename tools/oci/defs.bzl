@@ -15,7 +15,6 @@ load("//tools/oci/private:platform_image.bzl", _oci_platform_image = "oci_platfo
 load("//tools/oci/private:push.bzl", _oci_push = "oci_push")
 load("//tools/oci/private:push_all.bzl", _oci_push_all = "oci_push_all")
 load("//tools/oci/private:py_image_layers.bzl", _py_image_layers = "py_image_layers")
-load("//tools/oci/private:py_slim.bzl", _py_slim_runtime = "py_slim_runtime")
 load("//tools/oci/private:tar_pyc.bzl", _tar_pyc = "tar_pyc")
 
 oci_image = _oci_image
@@ -26,5 +25,4 @@ oci_platform_image = _oci_platform_image
 oci_push = _oci_push
 oci_push_all = _oci_push_all
 py_image_layers = _py_image_layers
-py_slim_runtime = _py_slim_runtime
 tar_pyc = _tar_pyc

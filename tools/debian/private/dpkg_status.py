@@ -20,9 +20,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-STATUS_DIR = Path("var/lib/dpkg/status.d")
+import deb822
+
+STATUS_DIR = "var/lib/dpkg/status.d"
 STATUS_LINE = "Status: install ok installed"
 
 # Debian Policy 5.6.7; it also keeps names safe to use as file names.
@@ -33,28 +36,37 @@ class StatusError(Exception):
     """A control file that cannot be turned into a status entry."""
 
 
-def package_name(paragraph: str, source: Path) -> str:
-    match = re.search(r"^Package:[ \t]*(\S+)[ \t]*$", paragraph, re.MULTILINE)
-    if not match:
-        raise StatusError(f"{source}: no Package field")
-    if not PACKAGE_NAME.fullmatch(match[1]):
-        raise StatusError(f"{source}: invalid package name {match[1]!r}")
-    return match[1]
-
-
-def status_entry(control: str, source: Path) -> tuple[str, str]:
-    """The package name and its status.d text for one control paragraph."""
-    paragraph = control.strip("\n")
-    if not paragraph or "\n\n" in paragraph:
+def status_entry(control: str, source: Path | str) -> tuple[str, str]:
+    """The package name and its status.d text for one control paragraph:
+    the paragraph as written, with dpkg's Status line after Package."""
+    try:
+        paragraphs = list(deb822.parse(control))
+    except deb822.Deb822Error as error:
+        raise StatusError(f"{source}: {error}") from None
+    if len(paragraphs) != 1:
         raise StatusError(f"{source}: expected exactly one control paragraph")
-    name = package_name(paragraph, source)
-    lines = [line for line in paragraph.split("\n") if not line.startswith("Status:")]
-    # dpkg writes Status right after Package; keep that order.
-    package_line = next(
-        i for i, line in enumerate(lines) if line.startswith("Package:")
-    )
-    lines.insert(package_line + 1, STATUS_LINE)
+    [paragraph] = paragraphs
+    if "Package" not in paragraph:
+        raise StatusError(f"{source}: no Package field")
+    name = paragraph["Package"]
+    if not PACKAGE_NAME.fullmatch(name):
+        raise StatusError(f"{source}: invalid package name {name!r}")
+    lines: list[str] = []
+    for field in paragraph.fields:
+        if field.name == "Status":
+            continue
+        lines += field.lines
+        # dpkg writes Status right after Package; keep that order.
+        if field.name == "Package":
+            lines.append(STATUS_LINE)
     return name, "\n".join(lines) + "\n"
+
+
+def kept_md5sums(md5sums: str, kept: Callable[[str], bool]) -> str:
+    """The lines ("HASH  path") of a package's md5sums whose path is kept, for
+    an image that holds only some of the package's files."""
+    lines = [line for line in md5sums.splitlines() if kept(line.split("  ", 1)[-1])]
+    return "".join(line + "\n" for line in lines)
 
 
 def parse_md5sums_args(values: list[str]) -> dict[str, Path]:

@@ -125,3 +125,12 @@ def test_duplicates_and_stray_md5sums_are_errors(
         == 1
     )
     assert "expected PACKAGE=FILE" in capsys.readouterr().err
+
+
+def test_kept_md5sums_lists_only_the_files_an_image_keeps() -> None:
+    md5sums = "aaaa  usr/lib/libfoo.so.1\nbbbb  usr/share/doc/foo/README\ncccc  a  b\n"
+    kept = {"usr/lib/libfoo.so.1", "a  b"}
+    assert dpkg_status.kept_md5sums(md5sums, kept.__contains__) == (
+        "aaaa  usr/lib/libfoo.so.1\ncccc  a  b\n"
+    )
+    assert dpkg_status.kept_md5sums(md5sums, lambda path: False) == ""

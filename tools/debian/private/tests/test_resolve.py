@@ -10,21 +10,19 @@ import hashlib
 import json
 import lzma
 import random
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 import resolve
-from resolve import (
-    Index,
-    Manifest,
-    PackageSet,
-    Resolution,
-    ResolveError,
-    Resolver,
-    Suite,
-    parse_packages,
-    parse_relations,
-)
+from archive import Suite, clearsigned_text, fetch_url, parse_packages
+from lockfile import serialize_lock
+from manifest import Manifest, PackageSet, load_manifest
+from relations import parse_relations
+from resolve_error import ResolveError
+from resolver import Index, Resolution, Resolver, conflict_warnings
 
 EXCLUDE = {
     "debconf": "maintainer scripts only",
@@ -306,7 +304,7 @@ def test_conflicts_between_chosen_packages_are_reported() -> None:
         paragraph("libb", "1.0"),
     )
     resolution = resolve_sets(idx, {"s": ["app"]})
-    assert resolve.conflict_warnings(idx, "amd64", resolution.chosen) == [
+    assert conflict_warnings(idx, "amd64", resolution.chosen) == [
         "amd64: liba conflicts with or breaks libb"
     ]
 
@@ -472,7 +470,7 @@ def test_lock_contents() -> None:
 
 def test_lock_is_deterministic() -> None:
     packages = synthetic_packages()
-    first = resolve.serialize_lock(lock_for(packages))
+    first = serialize_lock(lock_for(packages))
     # The order of paragraphs in the indices must not matter.
     rng = random.Random(7)
     shuffled = {}
@@ -480,7 +478,7 @@ def test_lock_is_deterministic() -> None:
         paragraphs = text.split("\n\n")
         rng.shuffle(paragraphs)
         shuffled[key] = "\n\n".join(p.strip("\n") for p in paragraphs) + "\n"
-    second = resolve.serialize_lock(lock_for(shuffled))
+    second = serialize_lock(lock_for(shuffled))
     assert first == second
     assert first.endswith("}\n")
     assert json.loads(first) == json.loads(second)
@@ -501,13 +499,13 @@ def test_download_failure_names_the_url(monkeypatch: pytest.MonkeyPatch) -> None
 
     def refuse(url: str, timeout: float) -> None:
         attempts.append(url)
-        raise resolve.urllib.error.URLError("Connection refused")
+        raise urllib.error.URLError("Connection refused")
 
-    monkeypatch.setattr(resolve.urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(resolve.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
     url = "http://mirror.test/debian/dists/trixie/InRelease"
     with pytest.raises(ResolveError) as error:
-        resolve.fetch_url(url)
+        fetch_url(url)
     assert f"cannot download {url}: Connection refused" in str(error.value)
     assert "proxy" in str(error.value)
     assert len(attempts) == 3
@@ -518,11 +516,11 @@ def test_http_not_found_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def not_found(url: str, timeout: float) -> None:
         attempts.append(url)
-        raise resolve.urllib.error.HTTPError(url, 404, "Not Found", {}, None)  # type: ignore[arg-type]
+        raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(resolve.urllib.request, "urlopen", not_found)
+    monkeypatch.setattr(urllib.request, "urlopen", not_found)
     with pytest.raises(ResolveError, match="HTTP 404 Not Found. Check the mirror URL"):
-        resolve.fetch_url("http://mirror.test/debian/dists/trixy/InRelease")
+        fetch_url("http://mirror.test/debian/dists/trixy/InRelease")
     assert len(attempts) == 1
 
 
@@ -532,9 +530,7 @@ def test_clearsigned_text_undoes_dash_escaping() -> None:
         b"Origin: Debian\n- -dashed line\n"
         b"-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n"
     )
-    assert (
-        resolve.clearsigned_text(signed, None, "u") == "Origin: Debian\n-dashed line\n"
-    )
+    assert clearsigned_text(signed, None, "u") == "Origin: Debian\n-dashed line\n"
 
 
 def test_clearsigned_text_of_a_release_sized_file() -> None:
@@ -546,7 +542,7 @@ def test_clearsigned_text_of_a_release_sized_file() -> None:
         + body
         + "-----BEGIN PGP SIGNATURE-----\n\nxx\n-----END PGP SIGNATURE-----\n"
     ).encode()
-    assert resolve.clearsigned_text(signed, None, "u") == "Origin: Debian\n" + body
+    assert clearsigned_text(signed, None, "u") == "Origin: Debian\n" + body
 
 
 # --------------------------------------------------------------------------
@@ -580,7 +576,7 @@ debconf = "scripts"
 def test_manifest_loads_into_the_same_model(tmp_path: Path) -> None:
     path = tmp_path / "packages.toml"
     path.write_text(MANIFEST_TOML)
-    assert resolve.load_manifest(path) == MANIFEST
+    assert load_manifest(path) == MANIFEST
 
 
 @pytest.mark.parametrize(
@@ -602,7 +598,7 @@ def test_manifest_errors(tmp_path: Path, change: tuple[str, str], message: str) 
     path = tmp_path / "packages.toml"
     path.write_text(MANIFEST_TOML.replace(*change))
     with pytest.raises(ResolveError, match=message):
-        resolve.load_manifest(path)
+        load_manifest(path)
 
 
 def run_main(

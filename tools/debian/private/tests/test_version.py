@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from resolve import compare_versions, split_version, version_satisfies
+from versions import compare_versions, split_version, version_satisfies
 
 # (left, right, expected sign of compare_versions(left, right))
 CASES = [

@@ -1,10 +1,8 @@
 """py_slim_runtime: the part of Debian's Python runtime one service needs."""
 
-load(":providers.bzl", "OciLayerInfo")
-
 def _app_tars(target):
-    if OciLayerInfo in target:
-        return [layer.blob for layer in target[OciLayerInfo].layers]
+    """The tars a target makes, in order: py_image_layers' are its layer blobs
+    (third-party, then first-party), as the image stacks them."""
     return target[DefaultInfo].files.to_list()
 
 def _named_files(attribute, flag):
@@ -108,15 +106,15 @@ library as a tar (output group `pyc`), `report` (every kept path and why) and
         "requests": attr.string_list(default = ["GET /"], doc = "\"METHOD /PATH\" requests the probe sends; a 5xx answer fails the build."),
         "allowlist": attr.string_list(doc = "Modules kept although serving the requests does not import them (rare paths)."),
         "excludes": attr.string_list(doc = "Modules left out although importers try them (optional imports); the probe runs without them."),
-        "arch": attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `packages`."),
+        "arch": attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `packages` (the keys of ARCHES in arches.py)."),
         "packages": attr.label_keyed_string_dict(mandatory = True, allow_files = True, doc = "Debian data tar -> package name."),
         "controls": attr.label_keyed_string_dict(allow_files = True, doc = "Control file -> package name: dpkg status entries for the packages used."),
         "md5sums": attr.label_keyed_string_dict(allow_files = True, doc = "md5sums file -> package name, limited to the files kept."),
         "libraries": attr.string_list(doc = "Shared libraries loaded with dlopen(), e.g. libgcc_s.so.1."),
         "python": attr.string(default = "/usr/bin/python3.13", doc = "The interpreter: run by the probe on the build machine, and kept from the packages."),
         "stdlib": attr.string(default = "usr/lib/python3.13", doc = "The standard library directory (what is precompiled)."),
-        "_probe_tool": attr.label(default = "//tools/oci/private:py_slim_probe", executable = True, cfg = "exec"),
-        "_slim_tool": attr.label(default = "//tools/oci/private:py_slim", executable = True, cfg = "exec"),
+        "_probe_tool": attr.label(default = "//tools/py_slim/private:py_slim_probe", executable = True, cfg = "exec"),
+        "_slim_tool": attr.label(default = "//tools/py_slim/private:py_slim", executable = True, cfg = "exec"),
         "_tar_pyc_tool": attr.label(default = "//tools/oci/private:tar_pyc", executable = True, cfg = "exec"),
     },
 )

@@ -7,67 +7,25 @@ http.server service under this interpreter.
 from __future__ import annotations
 
 import io
-import struct
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
-import py_slim
+import module_list
+import packages as package_tree
 import py_slim_probe
 import pytest
-from testlib import PRIVATE, run_tool, tool_env
+from programs import run_program, run_tool
+from testing import make_elf
 
 TRIPLET = "x86_64-linux-gnu"
 LIB = f"usr/lib/{TRIPLET}"
 STDLIB = "usr/lib/python3.13"
 LOADER = "/lib64/ld-linux-x86-64.so.2"
-EM_X86_64, EM_AARCH64 = 62, 183
 
 
 # --- synthetic inputs ----------------------------------------------------------------
-
-
-def _program_header(kind: int, offset: int, vaddr: int, size: int) -> bytes:
-    return struct.pack("<IIQQQQQQ", kind, 4, offset, vaddr, vaddr, size, size, 8)
-
-
-def make_elf(
-    needed: tuple[str, ...] = (),
-    interp: str | None = None,
-    runpath: str | None = None,
-    machine: int = EM_X86_64,
-    vaddr: int = 0x400000,
-) -> bytes:
-    """A minimal ELF64 LE file: PT_LOAD (the file at vaddr), PT_INTERP, PT_DYNAMIC."""
-    strtab = b"\0"
-    dynamic = []
-    for name in needed:
-        dynamic.append((py_slim.DT_NEEDED, len(strtab)))
-        strtab += name.encode() + b"\0"
-    if runpath is not None:
-        dynamic.append((py_slim.DT_RUNPATH, len(strtab)))
-        strtab += runpath.encode() + b"\0"
-    interp_bytes = interp.encode() + b"\0" if interp else b""
-    phnum = 2 + bool(interp)
-    interp_off = 64 + phnum * 56
-    strtab_off = interp_off + len(interp_bytes)
-    dynamic += [(py_slim.DT_STRTAB, vaddr + strtab_off), (py_slim.DT_NULL, 0)]
-    dyn_off = (strtab_off + len(strtab) + 7) & ~7
-    dyn = b"".join(struct.pack("<qQ", tag, value) for tag, value in dynamic)
-    total = dyn_off + len(dyn)
-    phdrs = _program_header(py_slim.PT_LOAD, 0, vaddr, total)
-    if interp:
-        size = len(interp_bytes)
-        phdrs += _program_header(
-            py_slim.PT_INTERP, interp_off, vaddr + interp_off, size
-        )
-    phdrs += _program_header(py_slim.PT_DYNAMIC, dyn_off, vaddr + dyn_off, len(dyn))
-    ident = b"\x7fELF\x02\x01\x01" + bytes(9)
-    fields = (3, machine, 1, 0, 64, 0, 0, 64, 56, phnum, 64, 0, 0)
-    header = struct.pack("<16sHHIQQQIHHHHHH", ident, *fields)
-    data = header + phdrs + interp_bytes + strtab
-    return data + bytes(dyn_off - len(data)) + dyn
 
 
 def make_tar(path: Path, entries: dict[str, bytes | str | None]) -> Path:
@@ -166,49 +124,19 @@ def run_slim(
     return run_tool("py_slim", *args, ok=ok)
 
 
-# --- ELF -----------------------------------------------------------------------------
-
-
-def test_parse_elf_reads_needed_interp_and_runpath() -> None:
-    elf = py_slim.parse_elf(
-        make_elf(("libz.so.1", "libc.so.6"), LOADER, "$ORIGIN/../lib"), "x"
-    )
-    assert elf == py_slim.Elf(
-        EM_X86_64, LOADER, ("libz.so.1", "libc.so.6"), ("$ORIGIN/../lib",)
-    )
-
-
-def test_parse_elf_aarch64_and_static() -> None:
-    assert py_slim.parse_elf(make_elf(machine=EM_AARCH64), "x").machine == EM_AARCH64
-    static = make_elf()[:64]  # No program headers at all.
-    static = static[:56] + struct.pack("<H", 0) + static[58:]
-    assert py_slim.parse_elf(static, "x") == py_slim.Elf(EM_X86_64, None, (), ())
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"#!/bin/sh\n" + bytes(64), "not an ELF file"),
-        (b"\x7fELF\x01\x01" + bytes(64), "only 64-bit little-endian"),
-        (make_elf(("libz.so.1",))[:120], "truncated"),
-    ],
-)
-def test_parse_elf_rejects(data: bytes, message: str) -> None:
-    with pytest.raises(py_slim.SlimError, match=message):
-        py_slim.parse_elf(data, "/usr/bin/x")
-
-
 # --- paths and modules ---------------------------------------------------------------
 
 
 def test_canonical_reads_merged_usr() -> None:
     assert (
-        py_slim.canonical("/lib64/ld-linux-x86-64.so.2")
+        package_tree.canonical("/lib64/ld-linux-x86-64.so.2")
         == "usr/lib64/ld-linux-x86-64.so.2"
     )
-    assert py_slim.canonical("./usr/lib/../bin/python3") == "usr/bin/python3"
-    assert py_slim.canonical("lib/x86_64-linux-gnu/libc.so.6") == f"{LIB}/libc.so.6"
-    assert py_slim.canonical("libexec/x") == "libexec/x"
+    assert package_tree.canonical("./usr/lib/../bin/python3") == "usr/bin/python3"
+    assert (
+        package_tree.canonical("lib/x86_64-linux-gnu/libc.so.6") == f"{LIB}/libc.so.6"
+    )
+    assert package_tree.canonical("libexec/x") == "libexec/x"
 
 
 @pytest.mark.parametrize(
@@ -235,8 +163,11 @@ def test_canonical_reads_merged_usr() -> None:
 def test_module_file_for_the_target_architecture(
     kind: str, path: str, expected: str | None
 ) -> None:
-    module = py_slim.Module("m", kind, path, "serving")
-    assert py_slim.module_file(module, STDLIB, TRIPLET, "aarch64-linux-gnu") == expected
+    module = module_list.Module("m", kind, path, "serving")
+    assert (
+        module_list.module_file(module, STDLIB, TRIPLET, "aarch64-linux-gnu")
+        == expected
+    )
 
 
 def test_keeps_what_is_needed_transitively(
@@ -441,10 +372,7 @@ def run_probe(
     args += ["--output", tmp_path / "modules.tsv", *extra]
     if ok:
         return run_tool("py_slim_probe", *args)
-    command = [sys.executable, str(PRIVATE / "py_slim_probe.py"), *map(str, args)]
-    result = subprocess.run(
-        command, env=tool_env(), capture_output=True, text=True, check=False
-    )
+    result = run_program("py_slim_probe", *args)
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("py_slim_probe.py: error: "), result.stderr
     return result
