@@ -39,7 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -96,7 +96,6 @@ class World:
     scratch: Path
     env: dict[str, str]
     registry: str = ""
-    pushed: dict[str, str] = field(default_factory=dict)  # repository -> digest
 
     def rewrite(self, command: str) -> str:
         return command.replace(EXAMPLE_REGISTRY, self.registry)
@@ -271,18 +270,17 @@ def check_push(world: World, command: str) -> None:
     result = run_ok(world, world.rewrite(command))
     pushed = pushed_lines(result.stdout)
     expect(pushed, f"push printed no REPOSITORY@DIGEST lines:\n{tail(result.stdout)}")
-    tags = re.findall(r"--tag (\S+)", command) or ["latest"]
+    tags = re.findall(r"--tag (\S+)", command)
     for repository, digest in sorted(pushed.items()):
         image = repository.rsplit("/", 1)[1]
         expect(
             digest == local_index(world, image)["digest"],
             f"{repository}@{digest} is not bazel-bin/images/{image}",
         )
-        for tag in tags:
-            remote = skopeo_digest(world, f"{repository}:{tag}")
-            expect(remote == digest, f"{repository}:{tag} is {remote}, pushed {digest}")
-        world.pushed[repository] = digest
-    ok(f"{len(pushed)} images; digests read back with skopeo equal the built indexes; tags {', '.join(tags)}")  # fmt: skip
+        for reference in [f"{repository}@{digest}"] + [f"{repository}:{t}" for t in tags]:  # fmt: skip
+            remote = skopeo_digest(world, reference)
+            expect(remote == digest, f"{reference} is {remote}, pushed {digest}")
+    ok(f"{len(pushed)} images ({', '.join(sorted(pushed))}): the digests skopeo reads back equal the built indexes; tags: {', '.join(tags) or 'none'}")  # fmt: skip
 
 
 def check_keygen(world: World, command: str) -> None:
