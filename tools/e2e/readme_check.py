@@ -150,7 +150,10 @@ class Served:
             except urllib.error.HTTPError as err:
                 return err.code, err.read()
             except (urllib.error.URLError, ConnectionError, socket.timeout):
-                expect(time.monotonic() < deadline, f"no answer from {url} in {timeout:.0f} s")
+                expect(
+                    time.monotonic() < deadline,
+                    f"no answer from {url} in {timeout:.0f} s",
+                )
                 time.sleep(0.5)
 
     def stop(self, how: str, timeout: float = 60) -> int:
@@ -190,7 +193,9 @@ def greeting(world: World, command: str, port: int, stops: tuple[str, ...]) -> N
             status = served.stop(how)
         finally:
             served.kill()
-        expect(status == 0, f"exit status {status} after {how} (expected 0: a clean drain)")
+        expect(
+            status == 0, f"exit status {status} after {how} (expected 0: a clean drain)"
+        )
         ok(f"{how} stopped it cleanly, exit status 0")
 
 
@@ -238,8 +243,12 @@ def check_load(world: World, command: str) -> None:
     ok(tail(result.stdout, 1))
     image_id = podman(world, "image", "inspect", "--format", "{{.Id}}", "hello:latest")
     want = config_digest(world, "hello", HOST_ARCH).split(":")[1]
-    expect(image_id == want, f"podman's hello:latest is {image_id}, the build's is {want}")
-    ok(f"podman has hello:latest, ID {want[:12]} (the linux/{HOST_ARCH} image's config)")
+    expect(
+        image_id == want, f"podman's hello:latest is {image_id}, the build's is {want}"
+    )
+    ok(
+        f"podman has hello:latest, ID {want[:12]} (the linux/{HOST_ARCH} image's config)"
+    )
 
 
 def check_podman_run(world: World, command: str) -> None:
@@ -287,7 +296,10 @@ def check_keygen(world: World, command: str) -> None:
     run_ok(world, command)
     for name in ("cosign.key", "cosign.pub"):
         expect((world.checkout / name).is_file(), f"no {name} in the checkout")
-    expect(b"ENCRYPTED" in (world.checkout / "cosign.key").read_bytes(), "cosign.key is not encrypted")
+    expect(
+        b"ENCRYPTED" in (world.checkout / "cosign.key").read_bytes(),
+        "cosign.key is not encrypted",
+    )
     ok("cosign.key (encrypted) and cosign.pub written where the command was typed")
 
 
@@ -296,13 +308,25 @@ def check_release(world: World, command: str) -> None:
     manifests = sorted(world.checkout.glob("dist/*/release-manifest.json"))
     expect(manifests, f"no dist/*/release-manifest.json:\n{tail(result.stdout)}")
     released = json.loads(manifests[-1].read_text())
-    images = released["images"]
-    for image in images:
+    for image in released["images"]:
         repository, digest = image["repository"], image["index_digest"]
-        tags = skopeo(world, "list-tags", f"docker://{repository}")
-        signature = digest.replace(":", "-") + ".sig"
-        expect(signature in json.loads(tags)["Tags"], f"{repository} has no {signature}")
-    ok(f"{len(images)} images released, each with a cosign signature in the registry ({manifests[-1].relative_to(world.checkout)})")  # fmt: skip
+        for tag in image["tags"]:
+            remote = skopeo_digest(world, f"{repository}:{tag}")
+            expect(
+                remote == digest, f"{repository}:{tag} is {remote}, released {digest}"
+            )
+        # cosign's signature and SBOM attestation, as OCI referrers (the
+        # registry has no referrers API: the sha256-DIGEST fallback tag).
+        fallback = f"{repository}:{digest.replace(':', '-')}"
+        referrers = json.loads(
+            skopeo(world, "inspect", "--raw", f"docker://{fallback}")
+        )
+        attached = {m["digest"] for m in referrers.get("manifests", [])}
+        expect(len(attached) >= 2, f"{fallback} lists {len(attached)} referrers, not a signature and an attestation")  # fmt: skip
+        for reference in attached:
+            skopeo_digest(world, f"{repository}@{reference}")
+    names = ", ".join(image["image"] for image in released["images"])
+    ok(f"released {names} as {released['version']}: tags point at the released digests, each with a signature and an SBOM attestation in the registry")  # fmt: skip
 
 
 def check_bench(world: World, command: str) -> None:
@@ -335,7 +359,9 @@ COMMANDS: list[tuple[str, Callable[[World, str], None]]] = [
 
 
 def check_launcher(world: World) -> None:
-    say("\n$ (launcher) a bazel run program sees the user's environment and working directory")
+    say(
+        "\n$ (launcher) a bazel run program sees the user's environment and working directory"
+    )
     services = world.checkout / "services"
     env = {**world.env, "FOO": "bar baz", "LD_PRELOAD": "/nonexistent.so", "PYTHONPATH": "/nonexistent", "JAVA_HOME": "/nonexistent"}  # fmt: skip
     (world.scratch / "host-file").write_text("on the host\n")
@@ -469,6 +495,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the clone and the scratch directory")  # fmt: skip
     args = parser.parse_args(argv)
     source = Path(__file__).resolve().parents[2]
+    if args.here:
+        # The README's keygen refuses to overwrite a key, and the check removes
+        # what it made: a key of the user's must never be in its way.
+        mine = [n for n in ("cosign.key", "cosign.pub") if (source / n).exists()]
+        if mine:
+            say(f"readme_check: {' and '.join(mine)} exist in {source}; move them away, or run without --here")  # fmt: skip
+            return 2
     top, checkout = (None, source) if args.here else fresh_clone(source)
     scratch = Path(tempfile.mkdtemp(prefix="readme-check-scratch-"))
     env = {**os.environ, "CONTAINERS_CONF": str(podman_conf(scratch))}
@@ -502,6 +535,8 @@ def main(argv: list[str]) -> int:
         registry.terminate()
         registry.wait()
         subprocess.run(["podman", "rmi", "--force", "hello:latest"], env=env, capture_output=True)  # fmt: skip
+        for made in ("cosign.key", "cosign.pub"):
+            (checkout / made).unlink(missing_ok=True)
         if top is not None:  # the clone's Bazel server; --here leaves the user's
             subprocess.run([str(checkout / "tools/bazel"), "shutdown"], cwd=checkout, capture_output=True)  # fmt: skip
         if not args.keep:

@@ -37,7 +37,9 @@ def keygen(out: Path) -> tuple[Path, Path]:
     key, pub = out / "cosign.key", out / "cosign.pub"
     for path in (key, pub):
         if path.exists():
-            raise KeygenError(f"{path} exists; move it away first (nothing was written)")
+            raise KeygenError(
+                f"{path} exists; move it away first (nothing was written)"
+            )
     out.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [cosign, "generate-key-pair"], cwd=out, capture_output=True, text=True
