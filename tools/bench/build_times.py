@@ -24,7 +24,7 @@ from stats import summary
 # What is built and timed; the layouts whose layers are compared.
 TARGETS = ("//images:hello", "//images:hello_debug", "//images:hello_slim")
 # The file the one-line change goes to (a new line at its end).
-CHANGED_FILE = "services/hello/hello/app.py"
+CHANGED_FILE = "services/hello/src/hello/app.py"
 BUILD_TIMEOUT = 3600.0
 
 

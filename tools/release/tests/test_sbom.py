@@ -55,7 +55,7 @@ def test_hello_sbom_describes_what_the_image_ships() -> None:
     )
     assert "pkg:pypi/waitress@3.0.2" in json.dumps(waitress["externalRefs"])
     files = {f["fileName"]: f for f in doc["files"]}
-    source = (RUNFILES / "services/hello/hello/app.py").read_bytes()
+    source = (RUNFILES / "services/hello/src/hello/app.py").read_bytes()
     assert {
         "algorithm": "SHA256",
         "checksumValue": hashlib.sha256(source).hexdigest(),
