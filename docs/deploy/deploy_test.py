@@ -36,12 +36,15 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 import yaml
-from hello.accesslog import Logger
-from hello.app import State, create_app
-from hello.buildinfo import BuildInfo
-from hello.config import Config, ConfigError, load_config
-from hello.metrics import Registry
+from hello.app import create_app
 from oci_layout import Layout, runfile
+from prometheus_client import CollectorRegistry
+from wsgi_service.accesslog import Logger
+from wsgi_service.app import Runtime, State
+from wsgi_service.buildinfo import BuildInfo
+from wsgi_service.config import ConfigError, load_config
+from wsgi_service.config import ServerConfig as Config
+from wsgi_service.metrics import Metrics
 
 Doc = dict[str, Any]
 
@@ -208,13 +211,15 @@ def quantity(value: str | int | float) -> float:
 def probe_status(m: Manifests, image: ImageFacts, path: str, draining: bool) -> int:
     """What the real hello app answers on `path` (before or during shutdown)."""
     state = State()
-    app = create_app(
+    runtime = Runtime(
+        "hello",
         service_config(m, image),
         BuildInfo(),
-        Registry(),
+        Metrics("hello", BuildInfo(), CollectorRegistry()),
         state,
         Logger(io.StringIO()),
     )
+    app = create_app(runtime, service_env(m, image))
     if draining:
         state.begin_shutdown()
     target, _, query = path.partition("?")

@@ -38,7 +38,7 @@ REQUEST_TIMEOUT = {"amd64": 5.0, "arm64": 20.0}[PLATFORM]
 GRACE_SECONDS = 5
 PORT = 8080
 NONROOT = 65532
-# The placeholders an unstamped build reports (hello/buildinfo.py).
+# The placeholders an unstamped build reports (wsgi_service/buildinfo.py).
 UNSTAMPED_BUILD_TIME = "1970-01-01T00:00:00Z"
 
 
@@ -246,15 +246,16 @@ def test_metrics_count_the_requests_made(service: Service) -> None:
     assert "# TYPE http_requests_total counter" in page, page
     assert "# TYPE http_request_duration_seconds histogram" in page, page
     labels = service.image["config"]["Labels"]
+    # prometheus_client writes labels sorted by name and values as floats.
     build_info = (
-        f'hello_build_info{{version="{labels["org.opencontainers.image.version"]}",'
-        f'revision="{labels["org.opencontainers.image.revision"]}"}} 1'
+        f'hello_build_info{{revision="{labels["org.opencontainers.image.revision"]}",'
+        f'version="{labels["org.opencontainers.image.version"]}"}} 1.0'
     )
     assert build_info in page.splitlines(), page
     counted = {
-        (route, status): int(value)
+        (route, status): int(float(value))
         for route, status, value in re.findall(
-            r'^http_requests_total\{route="([^"]*)",status="(\d+)"\} (\d+)$',
+            r'^http_requests_total\{route="([^"]*)",status="(\d+)"\} ([0-9.]+)$',
             page,
             re.MULTILINE,
         )

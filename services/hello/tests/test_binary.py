@@ -12,7 +12,7 @@ import os
 import signal
 
 import requests
-from support import ServiceProcess, child_env
+from service_testing import ServiceProcess, child_env
 
 TIMEOUT = 30
 

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hello.buildinfo import (
+from wsgi_service.buildinfo import (
     PLACEHOLDER_BUILD_TIME,
     PLACEHOLDER_REVISION,
     PLACEHOLDER_VERSION,

@@ -1,4 +1,5 @@
-"""The app behind a real waitress on 127.0.0.1, with a real client and raw sockets."""
+"""The app behind the real server (waitress with the library's listeners) on
+127.0.0.1, with a real client and raw sockets."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from hello.accesslog import Logger
-from hello.app import State, create_app
-from hello.buildinfo import BuildInfo
-from hello.config import Config
-from hello.metrics import Registry
-from hello.server import Server
+from sample_service.app import create_app
+from service_testing import make_runtime
+from wsgi_service.app import Runtime
+from wsgi_service.config import ServerConfig
+from wsgi_service.server import Server
 
 TIMEOUT = 10
-CONFIG = Config(host="127.0.0.1", port=0, threads=2, shutdown_grace_seconds=5)
+CONFIG = ServerConfig(host="127.0.0.1", port=0, threads=2, shutdown_grace_seconds=5)
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Live:
     server: Server
     port: int
     log: io.StringIO
+    runtime: Runtime
 
     @property
     def url(self) -> str:
@@ -36,21 +37,22 @@ class Live:
     def records(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.log.getvalue().splitlines()]
 
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.runtime.metrics.registry.get_sample_value(name, labels)
+
 
 @pytest.fixture
 def live() -> Iterator[Live]:
     stream = io.StringIO()
-    log = Logger(stream, "debug", "json")
-    state = State()
-    app = create_app(CONFIG, BuildInfo(), Registry(), state, log)
-    server = Server(app, CONFIG, state, log)
+    runtime = make_runtime(config=CONFIG, stream=stream)
+    server = Server(create_app(runtime, {}), runtime)
     (address,) = server.addresses
     assert address[0] == "127.0.0.1"
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(server.run()), daemon=True)
     thread.start()
     try:
-        yield Live(server, address[1], stream)
+        yield Live(server, address[1], stream, runtime)
     finally:
         server.request_stop("test teardown")
         thread.join(TIMEOUT)
@@ -84,6 +86,27 @@ def body_of(response: bytes) -> bytes:
     return response.split(b"\r\n\r\n", 1)[1]
 
 
+def headers_of(response: bytes) -> dict[str, str]:
+    head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    lines = head.split("\r\n")[1:]
+    return {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def assert_json_error(response: bytes, status: int, error: str) -> dict[str, str]:
+    """An answer the server wrote itself, shaped like the app's JSON errors."""
+    assert status_of(response) == status, response[:300]
+    headers = headers_of(response)
+    assert headers["content-type"] == "application/json", headers
+    assert headers["cache-control"] == "no-store", headers
+    assert headers["x-content-type-options"] == "nosniff", headers
+    assert headers["content-length"] == str(len(body_of(response))), headers
+    body = json.loads(body_of(response))
+    assert set(body) == {"error", "detail"}, body
+    assert body["error"] == error, body
+    assert body["detail"], body
+    return headers
+
+
 def assert_still_serving(live: Live) -> None:
     reply = requests.get(live.url + "/healthz", timeout=TIMEOUT)
     assert reply.status_code == 200
@@ -101,7 +124,7 @@ def test_endpoints_over_the_wire(live: Live) -> None:
         assert reply.status_code == 200
         assert reply.json() == {"message": "Hello, Zo\u00eb!"}
         assert reply.headers["Content-Type"] == "application/json"
-        assert reply.headers["Server"] == "hello"
+        assert reply.headers["Server"] == "sample_service"
         assert len(reply.headers["X-Request-ID"]) == 32
 
         assert session.get(live.url + "/healthz", timeout=TIMEOUT).json() == {
@@ -116,8 +139,8 @@ def test_endpoints_over_the_wire(live: Live) -> None:
             metrics.headers["Content-Type"]
             == "text/plain; version=0.0.4; charset=utf-8"
         )
-        assert 'http_requests_total{route="/",status="200"} 1' in metrics.text
-        assert 'http_requests_total{route="/healthz",status="200"} 1' in metrics.text
+        assert 'http_requests_total{route="/",status="200"} 1.0' in metrics.text
+        assert 'http_requests_total{route="/healthz",status="200"} 1.0' in metrics.text
 
 
 def test_head_over_the_wire(live: Live) -> None:
@@ -155,16 +178,14 @@ def test_errors_are_json_over_the_wire(live: Live) -> None:
     reply = requests.delete(live.url + "/", timeout=TIMEOUT)
     assert reply.status_code == 405
     assert reply.headers["Allow"] == "GET, HEAD"
-    # requests would re-quote a broken escape, so this one goes out raw.
     response = raw_exchange(
-        live.port, b"GET /?name=%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        live.port, b"GET /bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert status_of(response) == 400
     assert json.loads(body_of(response))["error"] == "bad_request"
-    reply = requests.get(live.url + "/?name=%FF", timeout=TIMEOUT)
-    assert reply.status_code == 400
-    reply = requests.get(live.url + "/?name=a%07", timeout=TIMEOUT)
-    assert reply.status_code == 400
+    reply = requests.get(live.url + "/fail", timeout=TIMEOUT)
+    assert reply.status_code == 500
+    assert reply.json()["error"] == "internal_error"
     assert_still_serving(live)
 
 
@@ -204,6 +225,7 @@ def test_malformed_request_is_400_and_server_survives(
 ) -> None:
     response = raw_exchange(live.port, request_bytes)
     assert status_of(response) == 400, response[:300]
+    assert_json_error(response, 400, "bad_request")
     assert_still_serving(live)
 
 
@@ -212,7 +234,54 @@ def test_unknown_transfer_encoding_is_501(live: Live) -> None:
         live.port, b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
     )
     assert status_of(response) == 501
+    assert_json_error(response, 501, "not_implemented")
     assert_still_serving(live)
+
+
+def test_server_answers_are_access_logged_and_counted(live: Live) -> None:
+    limit = CONFIG.max_request_header_bytes
+    padded = b"GET / HTTP/1.1\r\nHost: x\r\nX-Request-ID: big-1\r\nX-Pad: "
+    cases = [
+        (
+            b"GET / HTTP/1.1\r\nX-Request-ID: bad-1\r\nNoColon\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (padded + b"a" * (limit - len(padded)), 431, "request_header_fields_too_large"),
+        (
+            b"POST /x HTTP/1.1\r\nHost: x\r\nX-Request-ID: body-1\r\n"
+            b"Content-Length: %d\r\n\r\n" % (CONFIG.max_request_body_bytes + 1),
+            413,
+            "content_too_large",
+        ),
+        (
+            b"GET /y HTTP/1.1\r\nHost: x\r\nX-Request-ID: te-1\r\n"
+            b"Transfer-Encoding: gzip\r\n\r\n",
+            501,
+            "not_implemented",
+        ),
+    ]
+    ids = []
+    for request_bytes, status, error in cases:
+        headers = assert_json_error(
+            raw_exchange(live.port, request_bytes), status, error
+        )
+        ids.append(headers["x-request-id"])
+    # A client's request id survives when the headers could be read.
+    assert ids[2:] == ["body-1", "te-1"]
+    logged = {r["request_id"]: r for r in live.records() if r["msg"] == "request"}
+    for (_, status, _), rid in zip(cases, ids):
+        record = logged[rid]
+        assert record["status"] == status
+        assert record["route"] == "unmatched"
+        assert record["remote"] == "127.0.0.1"
+        assert record["bytes"] > 0
+    assert (logged["body-1"]["method"], logged["body-1"]["path"]) == ("POST", "/x")
+    for status in (400, 431, 413, 501):
+        counted = live.sample(
+            "http_requests_total", route="unmatched", status=str(status)
+        )
+        assert counted == 1, status
 
 
 def test_garbage_request_line_is_400(live: Live) -> None:
@@ -234,6 +303,7 @@ def test_oversized_headers_are_431(live: Live) -> None:
     request_bytes = head + b"a" * (limit - len(head))
     response = raw_exchange(live.port, request_bytes)
     assert status_of(response) == 431
+    assert_json_error(response, 431, "request_header_fields_too_large")
     assert_still_serving(live)
 
 
@@ -244,11 +314,12 @@ def test_oversized_body_is_413_before_it_is_read(live: Live) -> None:
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size,
     )
     assert status_of(response) == 413
+    assert_json_error(response, 413, "content_too_large")
     assert_still_serving(live)
 
 
 def test_long_url_is_414_json(live: Live) -> None:
-    target = "/?pad=" + "x" * CONFIG.max_url_length
+    target = "/?pad=" + "x" * 2048  # the app's max_url_length
     response = raw_exchange(
         live.port,
         f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
@@ -292,11 +363,9 @@ def test_proxy_headers_are_not_trusted(live: Live) -> None:
 
 def test_stop_closes_listener_and_returns_0() -> None:
     stream = io.StringIO()
-    log = Logger(stream, "info", "json")
-    state = State()
-    server = Server(
-        create_app(CONFIG, BuildInfo(), Registry(), state, log), CONFIG, state, log
-    )
+    runtime = make_runtime(config=CONFIG, stream=stream, level="info")
+    state = runtime.state
+    server = Server(create_app(runtime, {}), runtime)
     ((_, port),) = server.addresses
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(server.run()), daemon=True)

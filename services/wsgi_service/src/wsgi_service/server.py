@@ -9,6 +9,10 @@ Shutdown, on SIGTERM or SIGINT (or Server.request_stop):
      busy when SHUTDOWN_GRACE_SECONDS have passed, or a second signal arrives,
      it logs that and exits 1, abandoning them.
 
+While serving, the listeners accept through a ConnectionGuard
+(connections.py): a connection cap that sheds, and a deadline for request
+headers.
+
 Instead of waitress's server.run(), Server.run() drives the same asyncore loop one
 poll at a time (waitress.wasyncore.loop with count=1), so every step above runs
 in the loop's own thread between polls: waitress's sockets and channels are not
@@ -24,19 +28,19 @@ import signal
 import threading
 import time
 
-import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer
+
+from wsgi_service.connections import create_listeners
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from hello.accesslog import Logger
-    from hello.app import State
-    from hello.config import Config
+    from wsgi_service.accesslog import Logger
+    from wsgi_service.app import Runtime
+    from wsgi_service.config import ServerConfig
 
     WSGIApp = Callable[..., Any]
 
@@ -52,7 +56,7 @@ DRAIN_POLL = 0.05
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def waitress_settings(config: Config) -> dict[str, object]:
+def waitress_settings(config: ServerConfig, ident: str) -> dict[str, object]:
     """Every waitress limit that matters, set explicitly rather than inherited."""
     return {
         "host": config.host,
@@ -64,15 +68,16 @@ def waitress_settings(config: Config) -> dict[str, object]:
         # Waitress answers 413 above it without reading the body; smaller bodies
         # still meet the app's own, lower limit.
         "max_request_body_size": config.max_request_body_bytes,
-        # Idle keep-alive connections are closed after this many seconds. Longer
-        # than the 60 s idle timeout of common load balancers, so that the
-        # balancer, not us, closes first and never reuses a closed connection.
-        "channel_timeout": 75,
-        "cleanup_interval": 15,
-        "connection_limit": 100,
+        # Idle kept-alive connections are closed after this many seconds,
+        # looked for every few seconds.
+        "channel_timeout": config.idle_timeout_seconds,
+        "cleanup_interval": max(1, min(15, config.idle_timeout_seconds // 5)),
+        # Enforced by the ConnectionGuard, which sheds instead of refusing.
+        "connection_limit": config.max_connections,
         "backlog": 1024,
-        # Neutral Server header: no product name or version for scanners.
-        "ident": "hello",
+        # Neutral Server header: the service's name, no product or version
+        # for scanners.
+        "ident": ident,
         # No proxy is trusted, so X-Forwarded-* and Forwarded are dropped rather
         # than believed.
         "clear_untrusted_proxy_headers": True,
@@ -85,10 +90,10 @@ def waitress_settings(config: Config) -> dict[str, object]:
 
 
 class Server:
-    def __init__(self, app: WSGIApp, config: Config, state: State, log: Logger):
-        self.config = config
-        self.state = state
-        self.log = log
+    def __init__(self, app: WSGIApp, runtime: Runtime):
+        self.config = runtime.config
+        self.state = runtime.state
+        self.log = runtime.log
         self.stop_reason: str | None = None
         self._forced_by: str | None = None
         # Guards the wake-up trigger against being pulled after it is closed
@@ -98,14 +103,11 @@ class Server:
         # Our own socket map: waitress puts its listeners, channels and wake-up
         # triggers there, and the drain looks them up in it.
         self._map: dict[int, Any] = {}
-        _route_waitress_logs(log)
+        _route_waitress_logs(self.log)
         # Binds now: raises OSError (port in use) or ValueError (bad host).
-        self._waitress = waitress.create_server(
-            app, map=self._map, **waitress_settings(config)
+        self._listeners, self._dispatcher, self._guard = create_listeners(
+            app, runtime, self._map, waitress_settings(self.config, runtime.name)
         )
-        self._listeners = [
-            obj for obj in self._map.values() if isinstance(obj, BaseWSGIServer)
-        ]
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -145,7 +147,8 @@ class Server:
     def run(self) -> int:
         """Serve until a stop is requested, then drain; return the exit status."""
         while not self.state.shutting_down:
-            self._poll(LOOP_TIMEOUT)
+            self._poll(min(LOOP_TIMEOUT, self._guard.seconds_to_sweep()))
+            self._guard.sweep()
         return self._drain()
 
     def _poll(self, timeout: float) -> None:
@@ -213,16 +216,17 @@ class Server:
 
     def _close(self) -> None:
         # Only after the drain: no request thread is left to pull a trigger.
-        self._waitress.task_dispatcher.shutdown(timeout=1)
+        self._dispatcher.shutdown(timeout=1)
         with self._wake_lock:
             self._closed = True
             wasyncore.close_all(self._map)
 
 
-def serve(app: WSGIApp, config: Config, state: State, log: Logger) -> int:
+def serve(app: WSGIApp, runtime: Runtime) -> int:
     """Listen, serve until SIGTERM or SIGINT, drain; return the exit status."""
+    log, config = runtime.log, runtime.config
     try:
-        server = Server(app, config, state, log)
+        server = Server(app, runtime)
     except (OSError, ValueError) as err:
         log.error("cannot listen", host=config.host, port=config.port, error=str(err))
         return EXIT_FAILURE

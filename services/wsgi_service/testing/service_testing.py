@@ -1,4 +1,5 @@
-"""Test helpers: build the app with captured logs and call it as WSGI."""
+"""Test helpers for services on wsgi_service: build an app with captured logs
+and call it as WSGI, or run a service as a child process and read its log."""
 
 from __future__ import annotations
 
@@ -9,16 +10,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 from wsgiref.util import setup_testing_defaults
 
-from hello.accesslog import Logger
-from hello.app import HelloApp, State, create_app
-from hello.buildinfo import BuildInfo
-from hello.config import Config
-from hello.metrics import Registry
+import pytest
+from prometheus_client import CollectorRegistry
+from wsgi_service.accesslog import Logger
+from wsgi_service.app import Runtime, State
+from wsgi_service.buildinfo import BuildInfo
+from wsgi_service.config import ServerConfig
+from wsgi_service.metrics import Metrics
+
+AppFactory = Callable[[Runtime, Mapping[str, str]], Any]
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests honours HTTP(S)_PROXY from the environment; test traffic must
+    go straight to the server on 127.0.0.1. (Import it into a conftest.py.)"""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
 
 
 @dataclass
@@ -34,10 +47,20 @@ class Reply:
 
 @dataclass
 class Harness:
-    app: HelloApp
-    state: State
-    registry: Registry
+    app: Any
+    runtime: Runtime
     log_stream: io.StringIO
+
+    @property
+    def state(self) -> State:
+        return self.runtime.state
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.runtime.metrics
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.metrics.registry.get_sample_value(name, labels)
 
     def log_records(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.log_stream.getvalue().splitlines()]
@@ -73,7 +96,7 @@ def make_environ(
     return environ
 
 
-def call(app: HelloApp, environ: dict[str, object]) -> Reply:
+def call(app: Any, environ: dict[str, object]) -> Reply:
     seen: list[tuple[str, list[tuple[str, str]]]] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
@@ -89,60 +112,81 @@ def call(app: HelloApp, environ: dict[str, object]) -> Reply:
     return Reply(int(code), reason, {k.lower(): v for k, v in headers}, body)
 
 
-def make_harness(
-    config: Config | None = None,
+def make_runtime(
+    name: str = "sample_service",
+    config: ServerConfig | None = None,
     build_info: BuildInfo | None = None,
-    registry: Registry | None = None,
+    stream: io.StringIO | None = None,
     fmt: str = "json",
+    level: str = "debug",
+) -> Runtime:
+    info = BuildInfo() if build_info is None else build_info
+    return Runtime(
+        name,
+        ServerConfig() if config is None else config,
+        info,
+        # A registry of its own: each test counts only its own requests.
+        Metrics(name, info, CollectorRegistry()),
+        State(),
+        Logger(io.StringIO() if stream is None else stream, level, fmt),
+    )
+
+
+def make_harness(
+    create_app: AppFactory,
+    name: str = "sample_service",
+    config: ServerConfig | None = None,
+    build_info: BuildInfo | None = None,
+    fmt: str = "json",
+    environ: Mapping[str, str] | None = None,
 ) -> Harness:
     stream = io.StringIO()
-    state = State()
-    registry = Registry() if registry is None else registry
-    app = create_app(
-        Config() if config is None else config,
-        BuildInfo() if build_info is None else build_info,
-        registry,
-        state,
-        Logger(stream, "debug", fmt),
-        started_at=1700000000.5,
-    )
-    return Harness(app, state, registry, stream)
+    runtime = make_runtime(name, config, build_info, stream, fmt)
+    return Harness(create_app(runtime, environ or {}), runtime, stream)
 
 
-# --- the service as a child process --------------------------------------------
-
-CONFIG_VARS = (
-    "HOST",
-    "PORT",
-    "THREADS",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SHUTDOWN_GRACE_SECONDS",
-)
+# --- a service as a child process -------------------------------------------
 
 
 def child_env(**overrides: str) -> dict[str, str]:
-    """Environment for a child Python that imports hello the way this one does
-    (on the host and under Bazel alike), without the caller's service settings."""
-    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    """Environment for a child Python that imports what this one does (on the
+    host and under Bazel alike), without the caller's service settings."""
+    env = {k: v for k, v in os.environ.items() if k not in _SETTING_NAMES}
     env["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
     env.update(overrides)
     return env
 
 
+def _setting_names() -> frozenset[str]:
+    import dataclasses
+
+    return frozenset(
+        field.metadata["env"] for field in dataclasses.fields(ServerConfig)
+    )
+
+
+_SETTING_NAMES = _setting_names()
+
+
 class ServiceProcess:
-    """A child process (by default python -m hello) with its output collected
+    """A child process (by default `python -m MODULE`) with its output collected
     line by line by reader threads, so that every wait has a timeout."""
 
-    def __init__(self, env: dict[str, str], argv: list[str] | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        argv: list[str],
+        preexec_fn: Callable[[], None] | None = None,
+    ):
         self.proc = subprocess.Popen(
-            argv or [sys.executable, "-m", "hello"],
+            argv,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
+            preexec_fn=preexec_fn,
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -187,7 +231,7 @@ class ServiceProcess:
                 if remaining <= 0:
                     raise AssertionError(
                         f"no matching line on {stream} within {timeout}s;"
-                        f" stdout={self.stdout} stderr={self.stderr}"
+                        f" stdout={self.stdout[-20:]} stderr={self.stderr[-20:]}"
                     )
                 self._changed.wait(min(remaining, 0.2))
 

@@ -5,15 +5,26 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import resource
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
-from support import child_env
+from sample_service.app import create_app
+from service_testing import child_env
+from wsgi_service import main
+from wsgi_service.config import (
+    ConfigError,
+    ServerConfig,
+    integer,
+    load_config,
+    load_settings,
+    setting,
+)
+from wsgi_service.connections import RESERVED_FDS
 
-from hello import __main__ as entry
-from hello import buildinfo
-from hello.config import Config, ConfigError, load_config
+Config = ServerConfig
 
 
 def test_defaults() -> None:
@@ -25,7 +36,14 @@ def test_defaults() -> None:
         log_level="info",
         log_format="json",
         shutdown_grace_seconds=10.0,
+        max_connections=900,
+        request_header_timeout_seconds=10.0,
+        idle_timeout_seconds=75,
+        max_request_header_bytes=16384,
+        max_request_body_bytes=65536,
     )
+    # Below the common container limit of 1024 open files, with room to spare.
+    assert config.max_connections + RESERVED_FDS <= 1024
 
 
 def test_config_is_frozen() -> None:
@@ -68,6 +86,19 @@ def test_unrelated_variables_are_ignored() -> None:
         ("SHUTDOWN_GRACE_SECONDS", "2.5", "shutdown_grace_seconds", 2.5),
         ("SHUTDOWN_GRACE_SECONDS", "300", "shutdown_grace_seconds", 300.0),
         ("SHUTDOWN_GRACE_SECONDS", "300.0", "shutdown_grace_seconds", 300.0),
+        ("MAX_CONNECTIONS", "1", "max_connections", 1),
+        ("MAX_CONNECTIONS", "65536", "max_connections", 65536),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "1", "request_header_timeout_seconds", 1.0),
+        (
+            "REQUEST_HEADER_TIMEOUT_SECONDS",
+            "2.5",
+            "request_header_timeout_seconds",
+            2.5,
+        ),
+        ("IDLE_TIMEOUT_SECONDS", "1", "idle_timeout_seconds", 1),
+        ("IDLE_TIMEOUT_SECONDS", "3600", "idle_timeout_seconds", 3600),
+        ("MAX_REQUEST_HEADER_BYTES", "1024", "max_request_header_bytes", 1024),
+        ("MAX_REQUEST_BODY_BYTES", "0", "max_request_body_bytes", 0),
     ],
 )
 def test_good_values(name: str, raw: str, field: str, value: object) -> None:
@@ -82,6 +113,11 @@ THREADS_RULE = "expected an integer from 1 to 64"
 LEVEL_RULE = "expected one of debug, info, warning, error"
 FORMAT_RULE = "expected one of json, text"
 GRACE_RULE = "expected a number of seconds from 0 to 300, like 10 or 2.5"
+CONNECTIONS_RULE = "expected an integer from 1 to 65536"
+HEADER_TIMEOUT_RULE = "expected a number of seconds from 1 to 300, like 10 or 2.5"
+IDLE_RULE = "expected an integer from 1 to 3600"
+HEADER_BYTES_RULE = "expected an integer from 1024 to 1048576"
+BODY_BYTES_RULE = "expected an integer from 0 to 67108864"
 
 
 @pytest.mark.parametrize(
@@ -133,6 +169,19 @@ GRACE_RULE = "expected a number of seconds from 0 to 300, like 10 or 2.5"
         ("SHUTDOWN_GRACE_SECONDS", ".5", GRACE_RULE),
         ("SHUTDOWN_GRACE_SECONDS", "5.", GRACE_RULE),
         ("SHUTDOWN_GRACE_SECONDS", "", GRACE_RULE),
+        ("MAX_CONNECTIONS", "0", CONNECTIONS_RULE),
+        ("MAX_CONNECTIONS", "65537", CONNECTIONS_RULE),
+        ("MAX_CONNECTIONS", "many", CONNECTIONS_RULE),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "0", HEADER_TIMEOUT_RULE),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "0.5", HEADER_TIMEOUT_RULE),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "301", HEADER_TIMEOUT_RULE),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "inf", HEADER_TIMEOUT_RULE),
+        ("IDLE_TIMEOUT_SECONDS", "0", IDLE_RULE),
+        ("IDLE_TIMEOUT_SECONDS", "2.5", IDLE_RULE),
+        ("MAX_REQUEST_HEADER_BYTES", "1023", HEADER_BYTES_RULE),
+        ("MAX_REQUEST_HEADER_BYTES", "16k", HEADER_BYTES_RULE),
+        ("MAX_REQUEST_BODY_BYTES", "67108865", BODY_BYTES_RULE),
+        ("MAX_REQUEST_BODY_BYTES", "-1", BODY_BYTES_RULE),
     ],
 )
 def test_bad_values(name: str, raw: str, rule: str) -> None:
@@ -166,15 +215,36 @@ def test_first_bad_variable_is_named_even_when_others_are_fine() -> None:
         load_config({"PORT": "8080", "THREADS": "0", "LOG_LEVEL": "info"})
 
 
-def run_module(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class OwnSettings:
+    """A service's own settings, declared as the server's are."""
+
+    workers: int = setting("OWN_WORKERS", 2, integer(1, 8))
+    fixed: str = "not from the environment"
+
+
+def test_a_service_declares_its_own_settings() -> None:
+    assert load_settings(OwnSettings, {}) == OwnSettings(2)
+    assert load_settings(OwnSettings, {"OWN_WORKERS": "8", "fixed": "x"}).workers == 8
+    with pytest.raises(ConfigError) as caught:
+        load_settings(OwnSettings, {"OWN_WORKERS": "9"})
+    assert str(caught.value) == (
+        "OWN_WORKERS='9' is not allowed: expected an integer from 1 to 8"
+    )
+
+
+def run_module(
+    env: dict[str, str], preexec_fn=None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hello"],
+        [sys.executable, "-m", "sample_service"],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -193,6 +263,13 @@ def test_bad_config_exits_2_with_one_line_on_stderr() -> None:
         ("LOG_LEVEL", "loud"),
         ("LOG_FORMAT", "xml"),
         ("SHUTDOWN_GRACE_SECONDS", "forever"),
+        ("MAX_CONNECTIONS", "0"),
+        ("REQUEST_HEADER_TIMEOUT_SECONDS", "soon"),
+        ("IDLE_TIMEOUT_SECONDS", "never"),
+        ("MAX_REQUEST_HEADER_BYTES", "1"),
+        ("MAX_REQUEST_BODY_BYTES", "lots"),
+        # The service's own setting, read by its create_app.
+        ("SAMPLE_GREETING", "Hi!"),
     ],
 )
 def test_each_variable_exits_2_when_bad(name: str, raw: str) -> None:
@@ -206,13 +283,38 @@ def test_each_variable_exits_2_when_bad(name: str, raw: str) -> None:
     )
 
 
+def _open_files_limit(limit: int):
+    def preexec() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return preexec
+
+
+def test_more_connections_than_open_files_exits_2() -> None:
+    result = run_module(
+        child_env(MAX_CONNECTIONS="1000"), preexec_fn=_open_files_limit(1024)
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "config error: MAX_CONNECTIONS=1000 is not allowed: this process may open"
+        f" at most 1024 files (RLIMIT_NOFILE) and keeps {RESERVED_FDS} for itself;"
+        f" expected at most {1024 - RESERVED_FDS}, or raise the limit\n"
+    )
+
+
 def test_malformed_build_info_fails_start_up(tmp_path, monkeypatch) -> None:
     path = tmp_path / "build_info.json"
     path.write_text("{oops")
-    monkeypatch.setattr(buildinfo, "DEFAULT_PATH", str(path))
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    assert entry.main({"PORT": "0", "HOST": "127.0.0.1"}) == 1
+    status = main.run(
+        "sample_service",
+        create_app,
+        {"PORT": "0", "HOST": "127.0.0.1"},
+        build_info_path=str(path),
+    )
+    assert status == 1
     (record,) = [json.loads(line) for line in out.getvalue().splitlines()]
     assert record["level"] == "error"
     assert record["msg"] == "invalid build info"

@@ -1,6 +1,7 @@
 """Build information stamped into the artifact at build time.
 
-The build writes build_info.json next to this module, for example
+A stamped build writes build_info.json into the service's package (a
+stamp_json target), for example
 {"version": "1.2.3", "revision": "0123abc", "build_time": "2024-05-01T12:00:00Z"}.
 A development checkout has no such file, so fixed placeholders stand in: never the
 current time, so that an unstamped build stays reproducible.
@@ -12,9 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 
-DEFAULT_PATH = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "build_info.json"
-)
+FILE_NAME = "build_info.json"
 
 PLACEHOLDER_VERSION = "0.0.0-dev"
 PLACEHOLDER_REVISION = "unknown"
@@ -32,14 +31,23 @@ class BuildInfo:
     build_time: str = PLACEHOLDER_BUILD_TIME
 
 
-def load_build_info(path: str | os.PathLike[str] | None = None) -> BuildInfo:
-    """Read build info from path (default: build_info.json beside this module).
+def path_in_package(package: str) -> str:
+    """Where a service's build info is: build_info.json in its package directory."""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildInfoError(f"{package}: not an importable package")
+    return os.path.join(list(spec.submodule_search_locations)[0], FILE_NAME)
+
+
+def load_build_info(path: str | os.PathLike[str]) -> BuildInfo:
+    """Read build info from path.
 
     A missing file or a missing or empty key falls back to the placeholder; extra
     keys are ignored. A file that is not a JSON object of strings raises
     BuildInfoError, so that a broken artifact fails at start-up, not per request.
     """
-    path = DEFAULT_PATH if path is None else path
     try:
         with open(path, "rb") as stream:
             raw = stream.read()

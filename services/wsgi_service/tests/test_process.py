@@ -1,13 +1,10 @@
-"""The service as a process: start-up, signals, draining, exit statuses.
+"""A service as a process: start-up, signals, draining, exit statuses.
 
-Holding a request in flight needs a slow request, and no endpoint of the service
-is slow. Rather than add a debug knob to production code, these tests start the
-real entry point (hello/__main__.py, through runpy, exactly as python -m hello
-does) after wrapping hello.app.create_app: the wrapper holds any request carrying
-an X-Test-Delay header for that many seconds, then hands it to the real app. The
-server, the signal handling and the shutdown are the production ones. If the
-entry point stopped building the app through hello.app.create_app, the holding
-marker would never appear and these tests would fail, not pass vacuously.
+The service is the library's test service (python -m sample_service), whose
+app holds any request carrying an X-Test-Delay header for that many seconds,
+after writing "test: holding PATH" to stderr. The entry point, the server,
+the signal handling and the shutdown are the library's, as every service
+runs them.
 """
 
 from __future__ import annotations
@@ -23,44 +20,16 @@ import time
 
 import pytest
 import requests
-from support import ServiceProcess, child_env
+from service_testing import ServiceProcess, child_env
 
 TIMEOUT = 15
-
-HOLDING_BOOTSTRAP = r"""
-import os
-import runpy
-import time
-
-import hello.app
-
-real_create_app = hello.app.create_app
-
-
-def create_app(*args, **kwargs):
-    inner = real_create_app(*args, **kwargs)
-
-    def app(environ, start_response):
-        delay = environ.get("HTTP_X_TEST_DELAY")
-        if delay:
-            # One os.write per line: atomic on a pipe, so concurrent requests
-            # never interleave their markers (print() writes in two parts).
-            os.write(2, ("test: holding " + environ["PATH_INFO"] + "\n").encode())
-            time.sleep(float(delay))
-        return inner(environ, start_response)
-
-    return app
-
-
-hello.app.create_app = create_app
-runpy.run_module("hello", run_name="__main__", alter_sys=True)
-"""
+MODULE = [sys.executable, "-m", "sample_service"]
 
 
 def start(holding: bool = False, **env: str) -> ServiceProcess:
+    """The test service; `holding` only says that the test holds requests."""
     settings = {"HOST": "127.0.0.1", "PORT": "0", **env}
-    argv = [sys.executable, "-c", HOLDING_BOOTSTRAP] if holding else None
-    return ServiceProcess(child_env(**settings), argv)
+    return ServiceProcess(child_env(**settings), MODULE)
 
 
 class Call:
@@ -296,7 +265,7 @@ def test_sigterm_as_pid_1_exits_0() -> None:
         "-c",
         (
             "import os, runpy; assert os.getpid() == 1;"
-            " runpy.run_module('hello', run_name='__main__', alter_sys=True)"
+            " runpy.run_module('sample_service', run_name='__main__', alter_sys=True)"
         ),
     ]
     with ServiceProcess(child_env(HOST="127.0.0.1", PORT="0"), argv) as service:

@@ -1,0 +1,242 @@
+"""The WSGI application around a service's handlers: a plain callable, no framework.
+
+Every request goes through ServiceApp.__call__, which checks the request, routes
+it to a handler, turns failures into JSON error responses, and records one
+access-log line and the request metrics. Handlers only build responses.
+
+Besides the service's own routes, every service answers /healthz (liveness),
+/readyz (readiness: 503 while shutting down), /version (build info) and
+/metrics (Prometheus).
+"""
+
+from __future__ import annotations
+
+import time
+
+from wsgi_service.observe import UNMATCHED, record_request
+from wsgi_service.responses import (
+    REASONS,
+    HTTPError,
+    Response,
+    header,
+    headers,
+    json_body,
+    request_id,
+)
+
+# Names only type checkers need: importing typing (and the dataclass modules
+# behind the config and build info) at run time costs start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from wsgi_service.accesslog import Logger
+    from wsgi_service.buildinfo import BuildInfo
+    from wsgi_service.config import ServerConfig
+    from wsgi_service.metrics import Metrics
+
+    Environ = dict[str, Any]
+    StartResponse = Callable[..., Any]
+    Handler = Callable[[Environ], Response]
+
+ALLOWED_METHODS = ("GET", "HEAD")
+
+
+class State:
+    """Lifecycle state shared by the app and the server."""
+
+    def __init__(self) -> None:
+        # A plain attribute: set once from a signal handler, read by request
+        # threads; no lock is needed for a single boolean store.
+        self.shutting_down = False
+
+    def begin_shutdown(self) -> bool:
+        """Mark shutdown as begun; return False if it already was."""
+        if self.shutting_down:
+            return False
+        self.shutting_down = True
+        return True
+
+
+class Runtime:
+    """What the library gives a service's app factory: the server settings, the
+    build info, the metrics, the lifecycle state and the log."""
+
+    __slots__ = ("build_info", "config", "log", "metrics", "name", "state")
+
+    def __init__(
+        self,
+        name: str,
+        config: ServerConfig,
+        build_info: BuildInfo,
+        metrics: Metrics,
+        state: State,
+        log: Logger,
+    ):
+        self.name = name
+        self.config = config
+        self.build_info = build_info
+        self.metrics = metrics
+        self.state = state
+        self.log = log
+
+
+class ServiceApp:
+    """A service's routes (exact paths) plus the standard ones, as one WSGI app."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        routes: Mapping[str, Handler],
+        max_url_length: int = 2048,
+        max_body_bytes: int = 1024,
+    ):
+        """max_url_length: longest request target (path and query) accepted;
+        longer gets 414. max_body_bytes: largest request body accepted; larger
+        gets 413 (the default suits services whose endpoints read no body)."""
+        self.runtime = runtime
+        self.max_url_length = max_url_length
+        self.max_body_bytes = max_body_bytes
+        self.routes: dict[str, Handler] = {
+            **routes,
+            "/healthz": self.healthz,
+            "/readyz": self.readyz,
+            "/version": self.version,
+            "/metrics": self.metrics,
+        }
+
+    # The request path -------------------------------------------------------
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
+        started = time.perf_counter()
+        metrics = self.runtime.metrics
+        metrics.in_flight.inc()
+        try:
+            method = environ.get("REQUEST_METHOD", "GET")
+            path = environ.get("PATH_INFO", "")
+            route = path if path in self.routes else UNMATCHED
+            rid = request_id(header(environ, "X-Request-ID"))
+            response = self._respond(environ, method, path, route, rid)
+            body = b"" if method == "HEAD" else response.body
+            status = f"{response.status} {REASONS[response.status]}"
+            start_response(status, headers(response, rid))
+        finally:
+            metrics.in_flight.dec()
+        record_request(
+            metrics,
+            self.runtime.log,
+            method=method,
+            path=path,
+            route=route,
+            status=response.status,
+            sent=len(body),
+            request_id=rid,
+            seconds=time.perf_counter() - started,
+            remote=environ.get("REMOTE_ADDR", ""),
+        )
+        return [body]
+
+    def _respond(
+        self, environ: Environ, method: str, path: str, route: str, rid: str
+    ) -> Response:
+        try:
+            self._check_request(environ, method, route)
+            return self.routes[route](environ)
+        except HTTPError as err:
+            return err.response()
+        except Exception as exc:  # noqa: BLE001 - any bug becomes a 500, never a crash
+            # A bug, not a client mistake: answer 500, keep serving, and leave
+            # enough in the log to find it (the request id ties it to the client).
+            self._log_exception(exc, method, path, rid)
+            return HTTPError(
+                500, "internal_error", "the server failed to answer this request"
+            ).response()
+
+    def _check_request(self, environ: Environ, method: str, route: str) -> None:
+        if _target_length(environ) > self.max_url_length:
+            raise HTTPError(
+                414,
+                "uri_too_long",
+                f"the request target is longer than {self.max_url_length} bytes",
+            )
+        if _content_length(environ) > self.max_body_bytes:
+            raise HTTPError(
+                413,
+                "content_too_large",
+                f"the request body is larger than {self.max_body_bytes} bytes",
+            )
+        if route == UNMATCHED:
+            raise HTTPError(404, "not_found", "no such path")
+        if method not in ALLOWED_METHODS:
+            allow = ", ".join(ALLOWED_METHODS)
+            raise HTTPError(
+                405,
+                "method_not_allowed",
+                f"this path allows {allow}",
+                headers=(("Allow", allow),),
+            )
+
+    def _log_exception(self, exc: Exception, method: str, path: str, rid: str) -> None:
+        # Imported here: only the (rare) failure path pays for it.
+        import traceback
+
+        from wsgi_service.observe import MAX_LOGGED_PATH
+
+        self.runtime.log.error(
+            "unhandled exception",
+            method=method,
+            path=path[:MAX_LOGGED_PATH],
+            request_id=rid,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(exc)),
+        )
+
+    # The standard routes ----------------------------------------------------
+
+    def healthz(self, environ: Environ) -> Response:
+        # Liveness: the process answers. Deliberately checks nothing else, so a
+        # slow dependency never gets a healthy process restarted.
+        return Response(200, json_body({"status": "ok"}))
+
+    def readyz(self, environ: Environ) -> Response:
+        if self.runtime.state.shutting_down:
+            return Response(503, json_body({"status": "shutting_down"}))
+        return Response(200, json_body({"status": "ok"}))
+
+    def version(self, environ: Environ) -> Response:
+        info = self.runtime.build_info
+        return Response(
+            200,
+            json_body(
+                {
+                    "version": info.version,
+                    "revision": info.revision,
+                    "build_time": info.build_time,
+                }
+            ),
+        )
+
+    def metrics(self, environ: Environ) -> Response:
+        page, content_type = self.runtime.metrics.render(environ.get("HTTP_ACCEPT"))
+        return Response(200, page, content_type)
+
+
+def _target_length(environ: Environ) -> int:
+    """Length of the request target (path and query) as the client sent it."""
+    uri = environ.get("REQUEST_URI")  # waitress passes the raw target
+    if uri is not None:
+        return len(uri)
+    query = environ.get("QUERY_STRING", "")
+    return len(environ.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
+
+
+def _content_length(environ: Environ) -> int:
+    raw = environ.get("CONTENT_LENGTH", "")
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()):
+        raise HTTPError(400, "bad_request", "the Content-Length header is not a number")
+    # A longer number is over any limit; int() of thousands of digits would
+    # also be slow and, past sys.get_int_max_str_digits(), fail.
+    return int(raw) if len(raw) <= 18 else 10**18

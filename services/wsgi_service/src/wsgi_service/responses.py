@@ -1,0 +1,101 @@
+"""What every answer is made of: JSON bodies, JSON errors, request ids, and the
+headers every response carries, whether the app or the server wrote it."""
+
+from __future__ import annotations
+
+import json
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+JSON = "application/json"
+
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+# Request ids we echo back: what common tracers and proxies send, nothing that
+# could break a header or a log line.
+_REQUEST_ID_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:"
+)
+MAX_REQUEST_ID_LENGTH = 128
+
+
+class Response:
+    __slots__ = ("body", "content_type", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = JSON,
+        headers: tuple[tuple[str, str], ...] = (),
+    ):
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers
+
+
+class HTTPError(Exception):
+    """Raised by checks and handlers to answer with a JSON error body."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        headers: tuple[tuple[str, str], ...] = (),
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.headers = headers
+
+    def response(self) -> Response:
+        body = json_body({"error": self.error, "detail": self.detail})
+        return Response(self.status, body, headers=self.headers)
+
+
+def json_body(data: object) -> bytes:
+    # ensure_ascii: the body is plain ASCII whatever the data held.
+    return json.dumps(data, separators=(",", ":")).encode("ascii")
+
+
+def request_id(value: object) -> str:
+    """The client's X-Request-ID if it is safe to echo and log, else a new one."""
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_REQUEST_ID_LENGTH
+        and _REQUEST_ID_CHARS.issuperset(value)
+    ):
+        return value
+    return os.urandom(16).hex()
+
+
+def headers(response: Response, request_id: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", response.content_type),
+        ("Content-Length", str(len(response.body))),
+        # Every answer describes the live process: never serve one from a cache.
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Request-ID", request_id),
+        *response.headers,
+    ]
+
+
+def header(environ: Mapping[str, object], name: str) -> object:
+    """A request header from a WSGI environ, e.g. header(environ, "X-Request-ID")."""
+    return environ.get("HTTP_" + name.upper().replace("-", "_"))

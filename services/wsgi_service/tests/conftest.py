@@ -1,0 +1,14 @@
+"""Fixtures shared by the test modules; the helpers live in service_testing."""
+
+from __future__ import annotations
+
+import pytest
+from sample_service.app import create_app
+from service_testing import Harness, make_harness, no_proxy_for_loopback
+
+__all__ = ["harness", "no_proxy_for_loopback"]
+
+
+@pytest.fixture
+def harness() -> Harness:
+    return make_harness(create_app)

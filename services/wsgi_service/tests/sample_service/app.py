@@ -1,0 +1,56 @@
+"""The test service's app: a greeting, an error, a bug, and requests held on demand.
+
+A request carrying `X-Test-Delay: SECONDS` is held that long before it is
+answered, after writing `test: holding PATH` to stderr, so that process tests
+can hold requests in flight (no real service has such a knob).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from wsgi_service.app import ServiceApp
+from wsgi_service.config import load_settings, setting
+from wsgi_service.responses import HTTPError, Response, json_body
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    greeting: str = setting("SAMPLE_GREETING", "Hello", lambda raw: _word(raw))
+
+
+def _word(raw: str) -> str:
+    if not (raw.isascii() and raw.isalpha()):
+        raise ValueError("expected letters")
+    return raw
+
+
+def create_app(runtime, environ):
+    config = load_settings(SampleConfig, environ)
+
+    def greet(request):
+        names = parse_qs(request.get("QUERY_STRING", "")).get("name", ["world"])
+        return Response(200, json_body({"message": f"{config.greeting}, {names[0]}!"}))
+
+    def bad(request):
+        raise HTTPError(400, "bad_request", "this path always refuses")
+
+    def fail(request):
+        raise RuntimeError("boom in fail")
+
+    inner = ServiceApp(runtime, {"/": greet, "/bad": bad, "/fail": fail})
+
+    def app(environ, start_response):
+        delay = environ.get("HTTP_X_TEST_DELAY")
+        if delay:
+            # One os.write per line: atomic on a pipe, so concurrent requests
+            # never interleave their markers (print() writes in two parts).
+            os.write(2, ("test: holding " + environ["PATH_INFO"] + "\n").encode())
+            time.sleep(float(delay))
+        return inner(environ, start_response)
+
+    app.inner = inner
+    return app
