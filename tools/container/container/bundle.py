@@ -17,6 +17,7 @@ from typing import Any
 
 from container.errors import ContainerError
 from container.host import check_root, run, tool
+from ocireader import Layout, LayoutError
 
 # Written by unpack() beside rootfs/: the image's OCI config, as the layout has it.
 IMAGE_CONFIG = "image-config.json"
@@ -26,8 +27,8 @@ def unpack(layout: Path, ref: str, into: Path) -> Path:
     """Unpack image `ref` of an OCI layout into a runc bundle; return the bundle dir.
 
     `ref` names one platform's manifest in index.json (umoci cannot read a
-    nested index): latest-linux-amd64 or latest-linux-arm64-v8 for this
-    project's layouts. The bundle holds rootfs/, umoci's config.json (unused:
+    nested index): image_platforms.ref(architecture), e.g. latest-linux-amd64,
+    for this project's layouts. The bundle holds rootfs/, umoci's config.json (unused:
     every container writes its own, see runtime_spec) and image-config.json,
     the image's OCI config. `into` must not exist yet. Needs root (umoci chowns).
     """
@@ -46,33 +47,11 @@ def unpack(layout: Path, ref: str, into: Path) -> Path:
 
 def read_image_config(layout: Path, ref: str) -> dict[str, Any]:
     """The OCI image config (architecture, config.Env, ...) of `ref` in a layout."""
-    index = json.loads((layout / "index.json").read_bytes())
-    named = [
-        d
-        for d in index.get("manifests", [])
-        if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref
-    ]
-    if len(named) != 1:
-        refs = sorted(
-            d.get("annotations", {}).get("org.opencontainers.image.ref.name", "?")
-            for d in index.get("manifests", [])
-        )
-        raise ContainerError(
-            f"{layout}: {len(named)} manifests named {ref!r}; refs: {refs}"
-        )
-    if named[0].get("mediaType") != "application/vnd.oci.image.manifest.v1+json":
-        raise ContainerError(
-            f"{layout}:{ref} is a {named[0].get('mediaType')}, not an image manifest;"
-            " name one platform's manifest (latest-linux-amd64, latest-linux-arm64-v8)"
-        )
-    manifest = json.loads(_blob(layout, named[0]["digest"]))
-    config: dict[str, Any] = json.loads(_blob(layout, manifest["config"]["digest"]))
-    return config
-
-
-def _blob(layout: Path, digest: str) -> bytes:
-    algorithm, _, hex_digest = digest.partition(":")
-    return (layout / "blobs" / algorithm / hex_digest).read_bytes()
+    try:
+        reader = Layout(layout)
+        return reader.image(reader.named(ref)).config
+    except LayoutError as e:
+        raise ContainerError(str(e)) from None
 
 
 @dataclass(frozen=True)
