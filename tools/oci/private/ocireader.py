@@ -38,6 +38,7 @@ from ocilib import (
     MEDIA_TYPE_LAYER_TAR,
     MEDIA_TYPE_LAYER_ZSTD,
     OciError,
+    parse_descriptor,
 )
 
 # Indexes inside indexes deeper than this are a mistake (or a loop).
@@ -217,12 +218,19 @@ class Image:
 
 
 class Layout:
-    """An OCI image layout directory (oci-layout may be missing: only index.json is needed)."""
+    """An OCI image layout directory.
 
-    def __init__(self, root: Path | str) -> None:
+    Only index.json is needed; with strict=True (what the rules' programs ask of
+    their inputs) the oci-layout file too.
+    """
+
+    def __init__(self, root: Path | str, strict: bool = False) -> None:
         self.root = Path(root)
-        if not (self.root / "index.json").is_file():
-            raise LayoutError(f"{self.root}: not an OCI image layout (no index.json)")
+        for name in ("oci-layout", "index.json") if strict else ("index.json",):
+            if not (self.root / name).is_file():
+                raise LayoutError(
+                    f"{str(self.root)!r} is not an OCI image layout (no {name} file)"
+                )
 
     # -- blobs -----------------------------------------------------------------
 
@@ -314,14 +322,18 @@ class Layout:
 
     # -- images ----------------------------------------------------------------
 
-    def manifests(self) -> Iterator[dict[str, Any]]:
-        """Every image manifest descriptor reachable from index.json, through
-        nested indexes, once each (index.json's own entries first)."""
+    def manifests(
+        self, entries: list[dict[str, Any]] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every image manifest descriptor reachable from `entries` (default:
+        index.json's), through nested indexes, once each (the entries first).
+        Each descriptor is checked (mediaType, digest, size)."""
         seen: set[str] = set()
-        pending = [(d, 0) for d in self.entries()]
+        pending = [(d, 0) for d in (self.entries() if entries is None else entries)]
         while pending:
-            descriptor, depth = pending.pop(0)
-            digest = descriptor.get("digest")
+            item, depth = pending.pop(0)
+            descriptor = _descriptor(item, f"{self.root}: descriptor")
+            digest = descriptor["digest"]
             if digest in seen:
                 continue
             seen.add(digest)
@@ -330,7 +342,7 @@ class Layout:
                 if depth >= MAX_INDEX_DEPTH:
                     raise LayoutError(f"{self.root}: image indexes nested too deeply")
                 nested = self.json(descriptor, f"index {digest}").get("manifests", [])
-                pending += [(d, depth + 1) for d in nested if isinstance(d, dict)]
+                pending += [(d, depth + 1) for d in nested]
             elif media_type in MANIFEST_MEDIA_TYPES:
                 yield descriptor
 
@@ -386,6 +398,14 @@ class Layout:
             config = manifest.get("config") or {}
             platform = Platform.of(self.json(config, f"config {config.get('digest')}"))
         return ImageRef(descriptor, platform, name)
+
+
+def _descriptor(item: object, what: str) -> dict[str, Any]:
+    """ocilib's check of a descriptor, failing as the reader fails."""
+    try:
+        return parse_descriptor(item, what)
+    except OciError as e:
+        raise LayoutError(str(e)) from None
 
 
 def _sha256(data: bytes) -> str:

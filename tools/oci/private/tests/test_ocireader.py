@@ -265,9 +265,21 @@ def test_attestations_are_not_images(tmp_path: Path) -> None:
 
 
 def test_not_a_layout(tmp_path: Path) -> None:
-    with pytest.raises(LayoutError, match="not an OCI image layout"):
+    with pytest.raises(
+        LayoutError, match="is not an OCI image layout \\(no index.json"
+    ):
         Layout(tmp_path)
+    layout = Writer(tmp_path / "no-oci-layout").index_json()
+    with pytest.raises(LayoutError, match="no oci-layout file"):
+        Layout(layout.root, strict=True)
     with pytest.raises(LayoutError, match="names no image manifest"):
         Writer(tmp_path / "empty").index_json().images()
     with pytest.raises(LayoutError, match="expected one image index, found 0"):
         Writer(tmp_path / "flat").index_json().top_index()
+
+
+def test_a_malformed_descriptor_is_named(tmp_path: Path) -> None:
+    w = Writer(tmp_path / "layout")
+    layout = w.index_json({"mediaType": MANIFEST, "digest": "sha256:abc", "size": 1})
+    with pytest.raises(LayoutError, match="expected a digest 'sha256:<64 hex>'"):
+        layout.images()
