@@ -1,10 +1,9 @@
 """What the images are made of: a data table, read by distroless.bzl and BUILD.bazel."""
 
-# Image architecture -> the platform its images are built for.
-ARCHES = {
-    "amd64": "//platforms:linux_amd64",
-    "arm64": "//platforms:linux_arm64",
-}
+load("//platforms:platforms.bzl", _ARCHES = "ARCHES")
+
+# Image architecture -> the platform its images are built for (platforms.bzl).
+ARCHES = _ARCHES
 
 # Package contents no image needs: documentation (but each package's
 # copyright file stays), manuals, translations and packaging metadata.

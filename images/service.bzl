@@ -1,5 +1,6 @@
 """service_images: every image of one Python service, for every platform."""
 
+load("//platforms:platforms.bzl", "arch_select")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
 load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
 load(":slim.bzl", "python3_slim_bases")
@@ -13,8 +14,8 @@ VARIANTS = {
 }
 
 def _per_arch(base):
-    return select(
-        {"@platforms//cpu:" + cpu: ":{}_{}".format(base, arch) for arch, cpu in (("amd64", "x86_64"), ("arm64", "aarch64"))},
+    return arch_select(
+        {arch: ":{}_{}".format(base, arch) for arch in ARCHES},
         no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
     )
 

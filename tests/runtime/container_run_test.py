@@ -1,4 +1,4 @@
-"""container.py against real runc: run_once and Container on //images:hello_debug.
+"""The container library (//tools/container) against real runc: run_once and Container on //images:hello_debug.
 
 hello_debug has busybox (/usr/bin/busybox), so a container can report on
 itself. Both platforms; arm64 under qemu-user (skipped, with the reason, where
@@ -16,23 +16,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from container import Container, ContainerError, emulation_for, run_once, unpack
+from container import Container, ContainerError, run_once, unpack
+from image_platforms import PLATFORMS, ref
+from skips import emulation_or_skip
 
-REFS = {"amd64": "latest-linux-amd64", "arm64": "latest-linux-arm64-v8"}
 BUSYBOX = "/usr/bin/busybox"
-MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
-@pytest.fixture(scope="module", params=sorted(REFS))
+@pytest.fixture(scope="module", params=sorted(PLATFORMS))
 def bundle(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:
     architecture = request.param
-    with emulation_for(architecture):
+    with emulation_or_skip(architecture):
         directory = tmp_path_factory.mktemp(architecture)
         yield (
             architecture,
-            unpack(Path(os.environ["IMAGE"]), REFS[architecture], directory / "bundle"),
+            unpack(Path(os.environ["IMAGE"]), ref(architecture), directory / "bundle"),
         )
 
 
@@ -71,7 +71,7 @@ def test_run_once_runs_as_the_image_user_in_the_image(bundle: tuple[str, Path]) 
     assert result.stdout.split() == [
         "65532",
         "65532",
-        MACHINES[architecture],
+        PLATFORMS[architecture]["cpu"],  # What uname -m says.
         "/app",
     ], result
     assert result.args == [BUSYBOX, "sh", "-c", "id -u; id -g; uname -m; pwd"]

@@ -1,13 +1,12 @@
 """smoke_tests: the HTTP smoke test of one image, once per platform."""
 
+load("//platforms:platforms.bzl", "PLATFORMS")
 load("//tools/pytest:defs.bzl", "pytest_test")
 
-# Platform -> tags of its test. arm64 runs under qemu-user: "exclusive", so
-# that nothing else runs while binfmt_misc is changed (the tests lock it too).
-PLATFORMS = {
-    "amd64": [],
-    "arm64": ["exclusive"],
-}
+# The machines run amd64 natively. Every other platform runs under qemu-user:
+# "exclusive", so that nothing else runs while binfmt_misc is changed (the
+# tests lock it too).
+NATIVE = "amd64"
 
 def smoke_tests(name):
     """NAME_amd64_test, NAME_arm64_test and a test_suite NAME running both.
@@ -16,7 +15,8 @@ def smoke_tests(name):
         name: the name of an image index in //images, e.g. "hello".
     """
     image = name
-    for platform, tags in PLATFORMS.items():
+    for platform in PLATFORMS:
+        tags = [] if platform == NATIVE else ["exclusive"]
         pytest_test(
             name = "{}_{}_test".format(image, platform),
             size = "medium",
@@ -28,7 +28,11 @@ def smoke_tests(name):
             },
             # runc, umoci and binfmt_misc need real root: no Bazel sandbox.
             tags = ["no-sandbox"] + tags,
-            deps = ["//tests/runtime:container"],
+            deps = [
+                "//platforms:image_platforms",
+                "//tests/lib:skips",
+                "//tools/container",
+            ],
         )
     native.test_suite(
         name = name,

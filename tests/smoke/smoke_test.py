@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from container import Container, emulation_for, read_image_config, unpack
+from container import Container, read_image_config, unpack
+from image_platforms import ref
+from skips import emulation_or_skip
 
 PLATFORM = os.environ.get("PLATFORM", "amd64")
-REFS = {"amd64": "latest-linux-amd64", "arm64": "latest-linux-arm64-v8"}
 # Emulated start-up and requests are slower; the bounds stay finite.
 READY_TIMEOUT = {"amd64": 30.0, "arm64": 90.0}[PLATFORM]
 REQUEST_TIMEOUT = {"amd64": 5.0, "arm64": 20.0}[PLATFORM]
@@ -121,8 +122,8 @@ class Service:
 @pytest.fixture(scope="module")
 def service() -> Iterator[Service]:
     layout = Path(os.environ["IMAGE"])
-    ref = REFS[PLATFORM]
-    image = read_image_config(layout.resolve(), ref)
+    image_ref = ref(PLATFORM)
+    image = read_image_config(layout.resolve(), image_ref)
     env = {
         # Its own network namespace: listening everywhere reaches only it.
         "HOST": "0.0.0.0",
@@ -131,8 +132,8 @@ def service() -> Iterator[Service]:
     }
     work = Path(tempfile.mkdtemp(prefix="smoke-", dir=os.environ.get("TEST_TMPDIR")))
     try:
-        with emulation_for(image["architecture"]):
-            bundle = unpack(layout, ref, work / "bundle")
+        with emulation_or_skip(image["architecture"]):
+            bundle = unpack(layout, image_ref, work / "bundle")
             with Container(bundle, env=env, name=f"smoke-{PLATFORM}") as container:
                 container.start()
                 container.wait_http(

@@ -31,6 +31,7 @@ import compression
 import load
 import report
 import sizes
+from image_platforms import ARCHITECTURES
 from nested_bazel import NestedBazelError, remove_tree
 from stats import machine
 
@@ -46,7 +47,7 @@ IMAGES = {
 SIZE_VARIANTS = ("hello", "hello_debug", "hello_slim", "hello_nopyc")
 COLD_START_VARIANTS = ("hello", "hello_nopyc", "hello_slim", "hello_debug")
 LOAD_VARIANTS = ("hello", "hello_slim")
-ARCHES = ["amd64", "arm64"]
+ARCHES = list(ARCHITECTURES)
 REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
 
 

@@ -1,7 +1,7 @@
 """Cold start: from `runc run` to the first HTTP 200 on /readyz.
 
 Each image is unpacked once (umoci); every run is a fresh hardened container
-(tests/runtime/container.py: read-only root, no capabilities, user 65532, its
+(//tools/container: read-only root, no capabilities, user 65532, its
 own network namespace) of that bundle. The clock starts just before runc is
 started and stops when /readyz first answers 200, polled every 5 ms from
 inside the container's network namespace. arm64 images run under qemu-user
@@ -22,12 +22,12 @@ from container import (
     emulation_for,
     unpack,
 )
+from image_platforms import ref
 from nested_bazel import remove_tree
 from stats import summary
 
 __all__ = ["ContainerError", "EmulationUnavailable", "measure"]
 
-REFS = {"amd64": "latest-linux-amd64", "arm64": "latest-linux-arm64-v8"}
 ENV = {"HOST": "0.0.0.0", "PORT": "8080"}
 TIMEOUT = {"amd64": 30.0, "arm64": 180.0}
 POLL_SECONDS = 0.005
@@ -60,7 +60,7 @@ def measure_one(
 ) -> dict[str, Any]:
     bundle = work / f"{layout.name}-{arch}"
     with emulation_for(arch):
-        unpack(layout, REFS[arch], bundle)
+        unpack(layout, ref(arch), bundle)
         times = []
         try:
             for number in range(warmups + runs):

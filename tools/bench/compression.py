@@ -8,11 +8,10 @@ is the rules' default, ocilib.DEFAULT_GZIP_LEVEL).
 from __future__ import annotations
 
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
-from sizes import blob_path, platform_manifests, read_json
+from sizes import platform_images
 from zlib_ng import zlib_ng
 
 LEVELS = (1, 6, 9)
@@ -21,13 +20,7 @@ _CHUNK = 1 << 20
 
 
 def _layer_tars(layout: Path, platform: str) -> list[bytes]:
-    layout = Path(layout).resolve()
-    manifest = read_json(layout, platform_manifests(layout)[platform]["digest"])
-    tars = []
-    for layer in manifest["layers"]:
-        data = blob_path(layout, layer["digest"]).read_bytes()
-        tars.append(zlib.decompress(data, wbits=47))
-    return tars
+    return [layer.read() for layer in platform_images(layout)[platform].layers]
 
 
 def _gzip_size(tars: list[bytes], level: int) -> int:

@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from container import Container, ContainerError, unpack
+from image_platforms import ref
 from nested_bazel import remove_tree
 from stats import summary
 
-REF = "latest-linux-amd64"
+# Load runs natively, on the amd64 image.
+REF = ref("amd64")
 PATH = "/"
 CONTAINER_PORT = 8080
 READY_TIMEOUT = 30.0

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # No display: render to files.
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+from image_platforms import ARCHITECTURES  # noqa: E402
 
 PLOTS = {
     "sizes": "sizes.png",
@@ -17,7 +18,7 @@ PLOTS = {
     "build": "build.png",
 }
 MB = 1e6
-ARCHES = ("amd64", "arm64")
+ARCHES = ARCHITECTURES
 
 
 def _mb(n: float) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocireader import Layer
 from sbom import platform_manifests, top_index
 
 MAX_FILES = 10
@@ -30,15 +29,10 @@ class Mismatch:
     message: str
 
 
-def _blob(layout: Path, digest: str) -> Path:
-    algorithm, _, value = digest.partition(":")
-    return layout / "blobs" / algorithm / value
-
-
-def layer_entries(path: Path) -> dict[str, tuple[Any, ...]]:
+def layer_entries(layer: Layer) -> dict[str, tuple[Any, ...]]:
     """Each member of a layer: type, mode, owner, size, link target, content sha256."""
     entries: dict[str, tuple[Any, ...]] = {}
-    with tarfile.open(path, "r:*") as tar:
+    with layer.archive() as tar:
         for member in tar:
             content = ""
             if member.isfile():
@@ -57,8 +51,8 @@ def layer_entries(path: Path) -> dict[str, tuple[Any, ...]]:
     return entries
 
 
-def differing_files(a: Path, b: Path) -> list[str]:
-    """Paths whose entries differ between two layer blobs, first MAX_FILES, sorted."""
+def differing_files(a: Layer, b: Layer) -> list[str]:
+    """Paths whose entries differ between two layers, first MAX_FILES, sorted."""
     first, second = layer_entries(a), layer_entries(b)
     names = sorted(
         n for n in first.keys() | second.keys() if first.get(n) != second.get(n)
@@ -107,21 +101,18 @@ def compare_image(name: str, a: Path, b: Path) -> list[Mismatch]:
                 Mismatch(name, f"{name} {platform}: built in only one of the builds")
             )
             continue
-        (manifest_a, digest_a), (manifest_b, digest_b) = (
+        (image_a, digest_a), (image_b, digest_b) = (
             platforms_a[platform],
             platforms_b[platform],
         )
         if digest_a == digest_b:
             continue
         where = f"{name} {platform}: manifest {digest_a} != {digest_b}"
-        config_a, config_b = manifest_a["config"], manifest_b["config"]
+        config_a, config_b = image_a.manifest["config"], image_b.manifest["config"]
         if config_a["digest"] != config_b["digest"]:
-            difference = _config_difference(
-                json.loads(_blob(a, config_a["digest"]).read_bytes()),
-                json.loads(_blob(b, config_b["digest"]).read_bytes()),
-            )
+            difference = _config_difference(image_a.config, image_b.config)
             found.append(Mismatch(name, f"{where}; config differs: {difference}"))
-        layers_a, layers_b = manifest_a["layers"], manifest_b["layers"]
+        layers_a, layers_b = image_a.layers, image_b.layers
         if len(layers_a) != len(layers_b):
             found.append(
                 Mismatch(
@@ -130,13 +121,13 @@ def compare_image(name: str, a: Path, b: Path) -> list[Mismatch]:
             )
             continue
         for number, (la, lb) in enumerate(zip(layers_a, layers_b, strict=True)):
-            if la["digest"] == lb["digest"]:
+            if la.digest == lb.digest:
                 continue
-            files = differing_files(_blob(a, la["digest"]), _blob(b, lb["digest"]))
+            files = differing_files(la, lb)
             found.append(
                 Mismatch(
                     name,
-                    f"{where}; layer {number} {la['digest']} != {lb['digest']}; "
+                    f"{where}; layer {number} {la.digest} != {lb.digest}; "
                     "first differing files: " + "; ".join(files),
                 )
             )

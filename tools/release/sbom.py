@@ -34,10 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
+from ocireader import Image, Layout, LayoutError
+
 TOOL = "Tool: bazel-python-containers-release-sbom"
 DEFAULT_SOURCE = "https://example.invalid/bazel-python-containers"
 STATUS_DIR = "var/lib/dpkg/status.d/"
@@ -103,54 +101,38 @@ class ImageContents:
     index_digest: str = ""
 
 
-# --- reading the layout ------------------------------------------------------------
-
-
-def _blob(layout: Path, digest: str) -> Path:
-    algorithm, _, value = digest.partition(":")
-    return layout / "blobs" / algorithm / value
-
-
-def _json_blob(layout: Path, digest: str) -> dict[str, Any]:
-    return json.loads(_blob(layout, digest).read_bytes())
+# --- reading the layout (//tools/oci/private:ocireader) ---------------------------
 
 
 def top_index(layout: Path) -> dict[str, Any]:
     """The descriptor of the layout's (nested) image index."""
-    entries = json.loads((layout / "index.json").read_text())["manifests"]
-    indexes = [e for e in entries if e["mediaType"] in INDEX_TYPES]
-    if len(indexes) != 1:
-        raise SbomError(f"{layout}: expected one image index, found {len(indexes)}")
-    return indexes[0]
+    try:
+        return Layout(layout).top_index()
+    except LayoutError as err:
+        raise SbomError(str(err)) from None
 
 
-def platform_manifests(layout: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(platform "os/arch[/variant]", manifest, manifest digest) of each platform."""
-    index = _json_blob(layout, top_index(layout)["digest"])
-    for entry in index["manifests"]:
-        platform = entry.get("platform", {})
-        name = "/".join(
-            platform[k] for k in ("os", "architecture", "variant") if platform.get(k)
-        )
-        yield name, _json_blob(layout, entry["digest"]), entry["digest"]
-
-
-def _is_regular(member: tarfile.TarInfo) -> bool:
-    return member.isfile()
+def platform_manifests(layout: Path) -> Iterator[tuple[str, Image, str]]:
+    """(platform "os/arch[/variant]", image, manifest digest) of each platform."""
+    reader = Layout(layout)
+    for ref in reader.images():
+        yield str(ref.platform), reader.image(ref), ref.digest
 
 
 def read_image(layout: Path) -> ImageContents:
     contents = ImageContents(index_digest=top_index(layout)["digest"])
-    for platform, manifest, _ in platform_manifests(layout):
-        config = _json_blob(layout, manifest["config"]["digest"])
-        arch = config["architecture"]
-        contents.platforms.append(platform)
-        contents.labels = (config.get("config") or {}).get("Labels") or {}
-        contents.created = config.get("created", contents.created)
-        for layer in manifest["layers"]:
-            with tarfile.open(_blob(layout, layer["digest"]), "r:*") as tar:
-                for member in tar:
-                    _collect(contents, arch, tar, member)
+    try:
+        for platform, image, _ in platform_manifests(layout):
+            config = image.config
+            contents.platforms.append(platform)
+            contents.labels = (config.get("config") or {}).get("Labels") or {}
+            contents.created = config.get("created", contents.created)
+            for layer in image.layers:
+                with layer.archive() as tar:
+                    for member in tar:
+                        _collect(contents, config["architecture"], tar, member)
+    except LayoutError as err:
+        raise SbomError(str(err)) from None
     return contents
 
 
@@ -158,7 +140,7 @@ def _collect(
     contents: ImageContents, arch: str, tar: tarfile.TarFile, member: tarfile.TarInfo
 ) -> None:
     name = member.name.removeprefix("./")
-    if not _is_regular(member):
+    if not member.isfile():
         return
 
     def data() -> bytes:

@@ -1,5 +1,6 @@
 """oci_image: one image for one platform, as an OCI image layout directory."""
 
+load("//platforms:platforms.bzl", "PLATFORMS")
 load("//tools/stamping:defs.bzl", "STAMP_ATTRS", "maybe_stamp")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "run_layer_tool")
 load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
@@ -24,14 +25,17 @@ def check_port(port):
         (sep and protocol not in ("tcp", "udp"))):
         fail("exposed_ports: {} is not a port; expected N, N/tcp or N/udp with N from 1 to 65535".format(repr(port)), attr = "exposed_ports")
 
+# The architecture of a target platform none of whose CPUs is in the table.
+_DEFAULT_ARCH = "amd64"
+
 def _platform(ctx):
-    if ctx.attr.architecture:
-        arch = ctx.attr.architecture
-    elif ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]):
-        arch = "arm64"
-    else:
-        arch = "amd64"
-    variant = ctx.attr.variant or ("v8" if arch == "arm64" else "")
+    arch = ctx.attr.architecture
+    if not arch:
+        # _cpus is in the order of PLATFORMS: the first CPU the target has.
+        cpus = zip(PLATFORMS.keys(), ctx.attr._cpus)
+        matching = [a for a, cpu in cpus if ctx.target_platform_has_constraint(cpu[platform_common.ConstraintValueInfo])]
+        arch = matching[0] if matching else _DEFAULT_ARCH
+    variant = ctx.attr.variant or PLATFORMS.get(arch, {}).get("variant", "")
     return "/".join([ctx.attr.os, arch] + ([variant] if variant else []))
 
 def _collect_layers(ctx):
@@ -149,8 +153,8 @@ tools/oci/README.md.""",
         stamp_created = attr.string(doc = "When stamped, `created` from this template, e.g. \"{STABLE_BUILD_TIME}\" (the commit time)."),
         os = attr.string(default = "linux", doc = "Image OS."),
         architecture = attr.string(doc = "Image architecture; default: from the target platform (amd64 or arm64)."),
-        variant = attr.string(doc = "Architecture variant; default v8 for arm64."),
-        _aarch64 = attr.label(default = "@platforms//cpu:aarch64"),
+        variant = attr.string(doc = "Architecture variant; default: the platform's (v8 for arm64, //platforms:platforms.bzl)."),
+        _cpus = attr.label_list(default = ["@platforms//cpu:" + p["cpu"] for p in PLATFORMS.values()]),
         _image_tool = attr.label(default = "//tools/oci/private:image", executable = True, cfg = "exec"),
         **(LAYER_TOOL_ATTRS | STAMP_ATTRS)
     ),

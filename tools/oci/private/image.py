@@ -44,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
+import ocireader
 
 _STATUS_KEY_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
@@ -207,25 +208,6 @@ def read_layer_arg(arg: str) -> Layer:
     return Layer(clean, diff_id, Path(blob))
 
 
-def _manifest_candidates(
-    layout: Path, descriptors: list[Any], what: str, depth: int = 0
-) -> list[dict[str, Any]]:
-    """Every image manifest reachable from these descriptors, following nested indexes."""
-    if depth > 4:
-        raise ocilib.OciError(f"{what}: image indexes nested too deeply")
-    found: list[dict[str, Any]] = []
-    for i, item in enumerate(descriptors):
-        desc = ocilib.parse_descriptor(item, f"{what} entry {i}")
-        if desc["mediaType"] in ocilib.MANIFEST_MEDIA_TYPES:
-            found.append(desc)
-        elif desc["mediaType"] in ocilib.INDEX_MEDIA_TYPES:
-            nested = ocilib.read_json_blob(layout, desc, what)
-            found += _manifest_candidates(
-                layout, nested.get("manifests", []), what, depth + 1
-            )
-    return found
-
-
 def _platform_of(obj: dict[str, Any]) -> ocilib.Platform | None:
     """The platform of a config or descriptor; None if unknown, so it never matches."""
     try:
@@ -241,19 +223,17 @@ def _shown(obj: dict[str, Any]) -> str:
 
 def load_base(layout: Path, platform: ocilib.Platform, ref: str | None) -> Base:
     what = f"base {str(layout)!r}"
-    descriptors = ocilib.read_index(layout)["manifests"]
+    reader = ocireader.Layout(layout, strict=True)
+    descriptors = reader.entries()
     if ref is not None:
         descriptors = [
             d
             for d in descriptors
-            if isinstance(d, dict)
-            and d.get("annotations", {}).get(ocilib.ANNOTATION_REF_NAME) == ref
+            if d.get("annotations", {}).get(ocilib.ANNOTATION_REF_NAME) == ref
         ]
         if not descriptors:
             raise ocilib.OciError(f"{what}: no index.json entry has ref name {ref!r}")
-    candidates = {
-        d["digest"]: d for d in _manifest_candidates(layout, descriptors, what)
-    }
+    candidates = {d["digest"]: d for d in reader.manifests(descriptors)}
     seen: list[str] = []
     matching: list[Base] = []
     for digest, desc in sorted(candidates.items()):
@@ -261,9 +241,9 @@ def load_base(layout: Path, platform: ocilib.Platform, ref: str | None) -> Base:
         if isinstance(declared, dict) and _platform_of(declared) != platform:
             seen.append(_shown(declared))  # Skipped unread: its blobs may be absent.
             continue
-        manifest = ocilib.read_json_blob(layout, desc, what)
+        manifest = reader.json(desc, what)
         config_desc = ocilib.parse_descriptor(manifest.get("config"), f"{what} config")
-        config = ocilib.read_json_blob(layout, config_desc, what)
+        config = reader.json(config_desc, what)
         seen.append(_shown(config))
         if _platform_of(config) == platform:
             matching.append(Base(digest, _base_layers(manifest, config, what), config))

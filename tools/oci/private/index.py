@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
+import ocireader
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class Image:
 
 def read_image(layout: Path) -> Image:
     what = f"image {str(layout)!r}"
-    manifests = ocilib.read_index(layout)["manifests"]
+    reader = ocireader.Layout(layout, strict=True)
+    manifests = reader.index().get("manifests", [])
     if len(manifests) != 1:
         raise ocilib.OciError(
             f"{what}: expected one manifest in index.json, found {len(manifests)}"
@@ -48,9 +50,9 @@ def read_image(layout: Path) -> Image:
         raise ocilib.OciError(
             f"{what}: index.json entry is a {desc['mediaType']}, not a manifest"
         )
-    manifest = ocilib.read_json_blob(layout, desc, what)
+    manifest = reader.json(desc, what)
     config_desc = ocilib.parse_descriptor(manifest.get("config"), f"{what} config")
-    config = ocilib.read_json_blob(layout, config_desc, what)
+    config = reader.json(config_desc, what)
     platform = ocilib.Platform.from_json(config, f"{what} config")
     if (
         "platform" in desc

@@ -2,7 +2,8 @@
 
 Everything that decides bytes in an output lives here so the programs agree: digests,
 canonical JSON, blob writing in an image layout, descriptors, platforms and the one
-pinned gzip compressor. Python standard library only, except zlib-ng for gzip.
+pinned gzip compressor. Reading layouts is ocireader.py's. Python standard library
+only, except zlib-ng for gzip; the platforms come from //platforms:image_platforms.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from image_platforms import PLATFORMS
 
 # Media types and annotation keys from the OCI image-spec v1.1.
 MEDIA_TYPE_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -146,10 +149,9 @@ class HashingWriter:
 
 # --- platforms -------------------------------------------------------------------------
 
-# (os, architecture) -> the variant we always record. Adding a platform is one line.
+# (os, architecture) -> the variant we always record: platforms.bzl's table.
 KNOWN_PLATFORMS: dict[tuple[str, str], str | None] = {
-    ("linux", "amd64"): None,
-    ("linux", "arm64"): "v8",
+    (p["os"], p["architecture"]): p["variant"] or None for p in PLATFORMS.values()
 }
 
 
@@ -303,42 +305,6 @@ def copy_blob(src: str | Path, layout: Path, digest: str, size: int, what: str) 
         )
     os.chmod(tmp, 0o644)
     tmp.rename(dest)
-
-
-def read_blob(layout: Path, desc: dict[str, Any], what: str) -> bytes:
-    """Read a (small, JSON) blob and check it against its descriptor."""
-    path = blob_path(layout, desc["digest"])
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise OciError(
-            f"{what}: blob {desc['digest']} missing in {str(layout)!r}"
-        ) from e
-    if sha256_digest(data) != desc["digest"] or len(data) != desc["size"]:
-        raise OciError(f"{what}: blob {desc['digest']} in {str(layout)!r} is corrupt")
-    return data
-
-
-def read_json_blob(layout: Path, desc: dict[str, Any], what: str) -> dict[str, Any]:
-    """Read a manifest, index or config blob: always a JSON object."""
-    try:
-        obj = json.loads(read_blob(layout, desc, what))
-    except ValueError as e:
-        raise OciError(f"{what}: blob {desc['digest']} is not JSON: {e}") from e
-    if not isinstance(obj, dict):
-        raise OciError(f"{what}: blob {desc['digest']} is not a JSON object")
-    return obj
-
-
-def read_index(layout: Path) -> dict[str, Any]:
-    if not (layout / "oci-layout").is_file():
-        raise OciError(
-            f"{str(layout)!r} is not an OCI image layout (no oci-layout file)"
-        )
-    index = load_json_file(layout / "index.json", "image index")
-    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-        raise OciError(f"{str(layout)!r}: index.json has no manifests list")
-    return index
 
 
 # --- command-line helpers --------------------------------------------------------------

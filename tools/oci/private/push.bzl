@@ -30,5 +30,6 @@ def oci_push(name, image, repository = "", remote_tags = [], **kwargs):
         main = Label("//tools/oci/private:push.py"),
         args = args,
         data = data,
+        deps = [Label("//tools/oci/private:ocireader")],
         **kwargs
     )

@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ocireader import Layout, LayoutError
+
 INDEX = "application/vnd.oci.image.index.v1+json"
 
 
@@ -29,12 +31,13 @@ class PushError(Exception):
 
 def top_descriptor(layout: Path) -> dict:
     """The one descriptor to push: the image index if there is one, else the only manifest."""
-    manifests = json.loads((layout / "index.json").read_text())["manifests"]
-    indexes = [m for m in manifests if m["mediaType"] == INDEX]
-    if len(indexes) == 1:
-        return indexes[0]
-    if len(manifests) == 1:
-        return manifests[0]
+    reader = Layout(layout)
+    manifests = reader.entries()
+    try:
+        return reader.top_index()
+    except LayoutError:
+        if len(manifests) == 1:
+            return manifests[0]
     raise PushError(
         f"{layout} holds {len(manifests)} manifests and no single index: nothing unambiguous to push"
     )
@@ -118,7 +121,7 @@ def main(argv: list[str]) -> int:
                 registry,
                 ["tag", *common, f"{repository}@{digest}", tag],
             )
-    except PushError as err:
+    except (PushError, LayoutError) as err:
         print(f"push: {err}", file=sys.stderr)
         return 1
     print(f"{repository}@{digest}")

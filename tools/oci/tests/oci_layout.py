@@ -1,7 +1,8 @@
 """Reads OCI image layouts with the standard library only, checking every blob it reads.
 
-Deliberately independent of tools/oci/private (no ocilib): a bug shared by the
-writer and the reader would otherwise go unnoticed.
+Deliberately independent of tools/oci/private (no ocilib, no ocireader): a bug
+shared by the writer and the reader would otherwise go unnoticed. The platforms
+are the table's (//platforms:image_platforms), which both follow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from image_platforms import PLATFORMS, host_architecture, ref
+
 MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_TYPE_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -26,13 +29,15 @@ EPOCH = "1970-01-01T00:00:00Z"
 
 # The platform refs oci_image_index writes, and what each one must say.
 PLATFORM_REFS = {
-    "latest-linux-amd64": {"os": "linux", "architecture": "amd64"},
-    "latest-linux-arm64-v8": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+    p["ref"]: {
+        "os": p["os"],
+        "architecture": p["architecture"],
+        **({"variant": p["variant"]} if p["variant"] else {}),
+    }
+    for p in PLATFORMS.values()
 }
 # The ref of the platform a target built without a transition is for: the host's.
-HOST_REF = {"x86_64": "latest-linux-amd64", "aarch64": "latest-linux-arm64-v8"}[
-    os.uname().machine
-]
+HOST_REF = ref(host_architecture())
 
 
 def sha256(data: bytes) -> str:

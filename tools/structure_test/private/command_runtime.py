@@ -1,11 +1,11 @@
 """Where command tests run: a hardened runc container of one platform's image.
 
-An adapter over //tests/runtime:container (module `container`), whose API is
+An adapter over //tools/container (module `container`), whose API is
     unpack(layout, ref, into) -> bundle directory (umoci)
     run_once(bundle, argv, env, timeout) -> subprocess.CompletedProcess
     emulation_for(architecture) -> context manager: nothing natively,
         arm64_emulation() (qemu-user via binfmt_misc) for arm64 on amd64;
-        raises EmulationUnavailable (a unittest.SkipTest) where it cannot be had
+        raises EmulationUnavailable on entering where it cannot be had
 The runner only sees `open_container`, so its unit tests pass a fake instead.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import unittest
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Protocol
@@ -35,14 +34,10 @@ class Container(Protocol):
 Opener = Callable[[Path, str, Platform, Path], ContextManager[Container]]
 
 
-def _is_skip(error: BaseException) -> bool:
-    # container.EmulationUnavailable is a unittest.SkipTest.
-    return isinstance(error, unittest.SkipTest)
-
-
 def _module() -> Any:
-    # A dependency of //tools/structure_test/private:runner_lib: missing, it is a failure, not a skip.
-    import container  # //tests/runtime:container
+    # Imported when a command test needs it (so unit tests can put a fake in
+    # sys.modules). A dependency of runner_lib: missing, it is a failure, not a skip.
+    import container  # //tools/container
 
     return container
 
@@ -69,9 +64,7 @@ def open_container(
         try:
             # Nothing natively; qemu-user through binfmt_misc for arm64 on amd64.
             stack.enter_context(runtime.emulation_for(platform.architecture))
-        except BaseException as e:
-            if _is_skip(e):
-                raise Unavailable(str(e) or type(e).__name__) from None
-            raise
+        except runtime.EmulationUnavailable as e:
+            raise Unavailable(str(e) or type(e).__name__) from None
         bundle = runtime.unpack(layout, ref, scratch)
         yield _Bundle(runtime, bundle)

@@ -1,5 +1,6 @@
 """An OCI image layout read without a container runtime: its platform images,
-their config, and the file tree their layers make.
+their config (read by //tools/oci/private:ocireader), and the file tree their
+layers make (here).
 
 Layers are applied in order as the image-spec says an extractor must:
 whiteouts (`.wh.NAME`, `.wh..wh..opq`) remove from the layers below only, a
@@ -12,21 +13,16 @@ as 0755 root:root directories, as extractors do.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
-import json
 import posixpath
 import tarfile
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json"
-MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-REF_NAME = "org.opencontainers.image.ref.name"
+import ocireader
+from ocireader import ImageRef, LayoutError, Platform
+
+__all__ = ["FileTree", "Image", "ImageRef", "Layout", "LayoutError", "Platform"]
+
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 MAX_SYMLINKS = 40  # Linux's limit on links followed in one lookup (ELOOP).
@@ -43,42 +39,6 @@ _TAR_KINDS = {
     tarfile.BLKTYPE: BLOCK,
     tarfile.FIFOTYPE: FIFO,
 }
-
-
-class LayoutError(Exception):
-    """The layout cannot be read: a missing or corrupt blob, an unknown format."""
-
-
-@dataclass(frozen=True, order=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        """ "linux/arm64", "linux/arm64/v8" -> Platform."""
-        parts = text.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(
-                f"{text!r} is not a platform; expected OS/ARCH[/VARIANT], e.g. linux/amd64"
-            )
-        return cls(*parts)
-
-    @classmethod
-    def of(cls, obj: dict[str, Any]) -> Platform:
-        return cls(
-            obj.get("os", ""), obj.get("architecture", ""), obj.get("variant", "")
-        )
-
-    def matches(self, wanted: Platform) -> bool:
-        """`wanted` without a variant matches any variant (linux/arm64 is linux/arm64/v8)."""
-        return (self.os, self.architecture) == (wanted.os, wanted.architecture) and (
-            not wanted.variant or wanted.variant == self.variant
-        )
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
 @dataclass(frozen=True)
@@ -280,145 +240,29 @@ class FileTree:
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """One platform's image in a layout, before its layers are read."""
+class Image(ocireader.Image):
+    """An image of the layout (manifest, config, layers) and the file tree its layers make."""
 
-    descriptor: dict[str, Any]
-    platform: Platform
-    ref: (
-        str | None
-    )  # The name index.json gives this manifest itself, if any (for umoci).
+    tree: FileTree = field(default_factory=FileTree, compare=False)
 
 
-@dataclass
-class Image:
-    ref: ImageRef
-    config: dict[str, Any]  # The whole config blob: architecture, os, config, rootfs...
-    tree: FileTree
-
-    @property
-    def runtime(self) -> dict[str, Any]:
-        """The "config" object: Entrypoint, Cmd, Env, User, ..."""
-        return self.config.get("config") or {}
-
-    def env(self) -> dict[str, str]:
-        return dict(item.partition("=")[::2] for item in self.runtime.get("Env") or [])
-
-
-class Layout:
-    """An OCI image layout directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        if not (self.root / "index.json").is_file():
-            raise LayoutError(f"{self.root}: not an OCI image layout (no index.json)")
-
-    def _json(self, data: bytes, what: str) -> dict[str, Any]:
-        try:
-            value = json.loads(data)
-        except ValueError as e:
-            raise LayoutError(f"{what}: not JSON: {e}") from e
-        if not isinstance(value, dict):
-            raise LayoutError(f"{what}: not a JSON object")
-        return value
-
-    def blob(self, descriptor: dict[str, Any]) -> bytes:
-        """The blob a descriptor names, after checking its digest and size."""
-        digest = descriptor.get("digest", "")
-        algorithm, _, hex_digest = digest.partition(":")
-        if algorithm != "sha256" or not hex_digest:
-            raise LayoutError(f"unsupported digest {digest!r}")
-        path = self.root / "blobs" / algorithm / hex_digest
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise LayoutError(f"{self.root}: blob {digest} is missing: {e}") from e
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            raise LayoutError(f"{self.root}: blob {digest} does not match its digest")
-        if "size" in descriptor and len(data) != descriptor["size"]:
-            raise LayoutError(
-                f"{self.root}: blob {digest} is {len(data)} bytes, not {descriptor['size']}"
-            )
-        return data
-
-    def images(self) -> list[ImageRef]:
-        """Every image reachable from index.json (through nested indexes), once each."""
-        top = self._json(
-            (self.root / "index.json").read_bytes(), f"{self.root}/index.json"
-        )
-        names = {
-            d["digest"]: d["annotations"][REF_NAME]
-            for d in top.get("manifests", [])
-            if d.get("annotations", {}).get(REF_NAME)
-            and d.get("mediaType") in (MEDIA_TYPE_MANIFEST, DOCKER_MANIFEST)
-        }
-        found: dict[str, ImageRef] = {}
-        pending = list(top.get("manifests", []))
-        seen = set()
-        while pending:
-            descriptor = pending.pop(0)
-            digest = descriptor.get("digest")
-            if digest in seen:
-                continue
-            seen.add(digest)
-            media_type = descriptor.get("mediaType")
-            if media_type in (MEDIA_TYPE_INDEX, DOCKER_MANIFEST_LIST):
-                pending.extend(
-                    self._json(self.blob(descriptor), f"index {digest}").get(
-                        "manifests", []
-                    )
-                )
-            elif media_type in (MEDIA_TYPE_MANIFEST, DOCKER_MANIFEST):
-                if "platform" in descriptor:
-                    platform = Platform.of(descriptor["platform"])
-                else:
-                    platform = Platform.of(self._config(descriptor))
-                if platform.os == "unknown":
-                    continue  # Attestations (buildx) are manifests too; they are not images.
-                found[digest] = ImageRef(descriptor, platform, names.get(digest))
-        if not found:
-            raise LayoutError(f"{self.root}: index.json names no image manifest")
-        return sorted(found.values(), key=lambda r: r.platform)
-
-    def _manifest(self, descriptor: dict[str, Any]) -> dict[str, Any]:
-        return self._json(self.blob(descriptor), f"manifest {descriptor['digest']}")
-
-    def _config(self, descriptor: dict[str, Any]) -> dict[str, Any]:
-        manifest = self._manifest(descriptor)
-        return self._json(
-            self.blob(manifest["config"]), f"config {manifest['config']['digest']}"
-        )
+class Layout(ocireader.Layout):
+    """An OCI image layout (//tools/oci/private:ocireader) whose images are loaded
+    with their file trees."""
 
     def load(self, ref: ImageRef) -> Image:
         """The image's config and file tree, every blob and diff_id checked."""
-        manifest = self._manifest(ref.descriptor)
-        config = self._json(
-            self.blob(manifest["config"]), f"config {manifest['config']['digest']}"
-        )
-        diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
-        layers = manifest.get("layers") or []
-        if len(diff_ids) != len(layers):
-            raise LayoutError(
-                f"{ref.platform}: {len(layers)} layers but {len(diff_ids)} diff_ids in the config"
-            )
+        image = self.image(ref)
         tree = FileTree()
-        for n, (descriptor, diff_id) in enumerate(zip(layers, diff_ids)):
-            what = f"{ref.platform} layer {n} ({descriptor['digest']})"
-            tar = _decompress(self.blob(descriptor), what)
-            if "sha256:" + hashlib.sha256(tar).hexdigest() != diff_id:
+        for layer in image.layers:
+            if layer.diff_id is None:
                 raise LayoutError(
-                    f"{what}: uncompressed content does not match diff_id {diff_id}"
+                    f"{ref.platform}: {len(image.layers)} layers but 0 diff_ids in the config"
                 )
+            what = f"{ref.platform} {layer.what}"
+            try:
+                tar = layer.read()
+            except LayoutError as e:
+                raise LayoutError(f"{ref.platform}: {e}") from e
             tree.apply_layer(tar, what)
-        return Image(ref, config, tree)
-
-
-def _decompress(blob: bytes, what: str) -> bytes:
-    if blob[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(blob)
-        except (OSError, EOFError) as e:
-            raise LayoutError(f"{what}: bad gzip data: {e}") from e
-    if blob[:4] == b"\x28\xb5\x2f\xfd":
-        raise LayoutError(f"{what}: zstd layers are not supported; use tar or tar+gzip")
-    return blob
+        return Image(image.ref, image.manifest, image.config, image.layers, tree)

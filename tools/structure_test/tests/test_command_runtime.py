@@ -1,4 +1,4 @@
-"""The adapter over //tests/runtime:container: unpack once, emulate other architectures, skip where it cannot."""
+"""The adapter over //tools/container: unpack once, emulate other architectures, skip where it cannot."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import subprocess
 import sys
 import types
-import unittest
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ import pytest
 from rootfs import Platform
 
 
-class Unavailable(unittest.SkipTest):
-    pass
+class Unavailable(Exception):
+    """Stands in for container.EmulationUnavailable."""
 
 
 def fake_runtime(calls: list[Any], skip: str = "") -> types.ModuleType:
@@ -46,6 +45,7 @@ def fake_runtime(calls: list[Any], skip: str = "") -> types.ModuleType:
         unpack,
         run_once,
     )
+    module.EmulationUnavailable = Unavailable
     return module
 
 

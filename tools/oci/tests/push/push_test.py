@@ -29,8 +29,10 @@ def registry() -> Iterator[str]:
 
 def push(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(PUSH), "--layout", str(LAYOUT), *args]
+    # push.py imports ocireader, a dependency of this test: give it our path.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False
+        command, capture_output=True, text=True, timeout=120, check=False, env=env
     )
 
 

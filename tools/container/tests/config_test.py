@@ -1,34 +1,23 @@
-"""The pure parts of container.py: config.json, users, environment, binfmt rules.
-
-Nothing here needs root or runc; arm64_emulation's decisions are checked
-against a fake binfmt_misc directory.
+"""The pure parts of the container library: the image config, users,
+environment, config.json and reading a layout. Nothing here needs root or runc.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import struct
-import unittest
 from pathlib import Path
 from typing import Any
 
 import container
 import pytest
 from container import (
-    BinfmtRule,
     ContainerError,
-    EmulationUnavailable,
     ImageConfig,
-    arm64_emulation,
     bundle_spec,
     home_directory,
-    is_static_elf,
-    parse_entry,
     process_env,
     read_image_config,
-    read_rule,
     resolve_user,
     runtime_spec,
 )
@@ -56,11 +45,6 @@ HELLO_CONFIG: dict[str, Any] = {
         "Labels": {"org.opencontainers.image.title": "hello"},
     },
 }
-DEBIAN_QEMU_AARCH64 = (
-    r":qemu-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"
-    r"\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff"
-    r"\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:OPF"
-)
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
@@ -320,172 +304,3 @@ def test_read_image_config_follows_the_ref(tmp_path: Path) -> None:
         read_image_config(tmp_path, "latest")
     with pytest.raises(ContainerError, match="0 manifests named 'nope'"):
         read_image_config(tmp_path, "nope")
-
-
-# binfmt_misc ------------------------------------------------------------------
-
-
-def test_binfmt_rule_round_trips_and_gains_f_once() -> None:
-    rule = BinfmtRule.parse(DEBIAN_QEMU_AARCH64)
-    assert rule.name == "qemu-aarch64"
-    assert rule.interpreter == "/usr/bin/qemu-aarch64"
-    assert rule.flags == "OPF"
-    assert rule.line() == DEBIAN_QEMU_AARCH64
-    assert rule.with_flags("F").flags == "OPF"
-    assert (
-        BinfmtRule.parse(DEBIAN_QEMU_AARCH64.replace(":OPF", ":OP"))
-        .with_flags("F")
-        .flags
-        == "OPF"
-    )
-
-
-def test_read_rule_skips_comments(tmp_path: Path) -> None:
-    conf = tmp_path / "qemu-aarch64.conf"
-    conf.write_text(f"# made by qemu\n\n{DEBIAN_QEMU_AARCH64}\n")
-    assert read_rule(conf) == BinfmtRule.parse(DEBIAN_QEMU_AARCH64)
-    conf.write_text("# nothing\n")
-    with pytest.raises(ValueError, match="expected one rule"):
-        read_rule(conf)
-
-
-def test_parse_entry() -> None:
-    text = (
-        "enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: POF\noffset 0\n"
-        "magic 7f454c46\n"
-    )
-    entry = parse_entry(text)
-    assert entry["state"] == "enabled"
-    assert entry["interpreter"] == "/usr/bin/qemu-aarch64"
-    assert entry["flags"] == "POF"
-
-
-def elf(interpreter: bool) -> bytes:
-    """A minimal 64-bit little-endian ELF header with one program header."""
-    header = bytearray(64)
-    header[:6] = b"\x7fELF\x02\x01"
-    struct.pack_into("<Q", header, 0x20, 64)  # e_phoff
-    struct.pack_into("<HH", header, 0x36, 56, 1)  # e_phentsize, e_phnum
-    program = bytearray(56)
-    struct.pack_into("<I", program, 0, 3 if interpreter else 1)  # PT_INTERP or PT_LOAD
-    return bytes(header + program)
-
-
-def test_is_static_elf() -> None:
-    assert is_static_elf(elf(interpreter=False))
-    assert not is_static_elf(elf(interpreter=True))
-    assert not is_static_elf(b"#!/bin/sh\n")
-
-
-@pytest.fixture
-def fake_binfmt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """A binfmt_misc directory as mounted, a qemu conf naming a static interpreter."""
-    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
-    binfmt = tmp_path / "binfmt_misc"
-    binfmt.mkdir()
-    (binfmt / "register").write_text("")
-    (binfmt / "status").write_text("enabled\n")
-    qemu = tmp_path / "qemu-aarch64"
-    qemu.write_bytes(elf(interpreter=False))
-    qemu.chmod(0o755)
-    conf = tmp_path / "qemu-aarch64.conf"
-    conf.write_text(
-        DEBIAN_QEMU_AARCH64.replace("/usr/bin/qemu-aarch64", str(qemu)).replace(
-            ":OPF", ":OP"
-        )
-    )
-    return {"binfmt": binfmt, "conf": conf, "lock": tmp_path / "lock", "qemu": qemu}
-
-
-def emulation(paths: dict[str, Path]) -> Any:
-    return arm64_emulation(
-        conf=paths["conf"], binfmt_misc=paths["binfmt"], lock=paths["lock"]
-    )
-
-
-def kernel_adds_entry(paths: dict[str, Path]) -> None:
-    """What the kernel does on a write to register: an entry appears."""
-    rule = BinfmtRule.parse((paths["binfmt"] / "register").read_text())
-    (paths["binfmt"] / rule.name).write_text(
-        f"enabled\ninterpreter {rule.interpreter}\nflags: {rule.flags}\n"
-    )
-
-
-def test_emulation_registers_with_f_and_unregisters(
-    fake_binfmt: dict[str, Path],
-) -> None:
-    with emulation(fake_binfmt):
-        written = (fake_binfmt["binfmt"] / "register").read_text()
-        assert written == f"{read_rule(fake_binfmt['conf']).line()}F"
-        assert fake_binfmt["lock"].exists()
-        kernel_adds_entry(fake_binfmt)
-    assert (fake_binfmt["binfmt"] / "qemu-aarch64").read_text() == "-1"
-    assert not fake_binfmt["lock"].exists()
-
-
-def test_emulation_uses_and_keeps_an_existing_registration(
-    fake_binfmt: dict[str, Path],
-) -> None:
-    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
-    entry.write_text("enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: OCF\n")
-    with emulation(fake_binfmt):
-        pass
-    assert (fake_binfmt["binfmt"] / "register").read_text() == ""
-    assert entry.read_text().startswith("enabled\n")
-
-
-def test_emulation_is_reentrant(fake_binfmt: dict[str, Path]) -> None:
-    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
-    with emulation(fake_binfmt):
-        kernel_adds_entry(fake_binfmt)
-        with emulation(fake_binfmt):
-            pass
-        assert entry.read_text().startswith("enabled\n"), "the inner one unregistered"
-    assert entry.read_text() == "-1"
-
-
-@pytest.mark.parametrize(
-    ("breakage", "reason"),
-    [
-        ("no conf", "does not exist"),
-        ("no interpreter", "is missing"),
-        ("dynamic interpreter", "dynamically linked"),
-        ("disabled", "binfmt_misc is disabled"),
-        ("registered without F", "without the F flag"),
-        ("registered but disabled", "registered but disabled"),
-    ],
-)
-def test_emulation_unavailable_is_a_skip_with_a_reason(
-    fake_binfmt: dict[str, Path], breakage: str, reason: str
-) -> None:
-    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
-    if breakage == "no conf":
-        fake_binfmt["conf"].unlink()
-    elif breakage == "no interpreter":
-        fake_binfmt["qemu"].unlink()
-    elif breakage == "dynamic interpreter":
-        fake_binfmt["qemu"].write_bytes(elf(interpreter=True))
-    elif breakage == "disabled":
-        (fake_binfmt["binfmt"] / "status").write_text("disabled\n")
-    elif breakage == "registered without F":
-        entry.write_text("enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: OC\n")
-    else:
-        entry.write_text("disabled\ninterpreter /usr/bin/qemu-aarch64\nflags: F\n")
-    with (
-        pytest.raises(EmulationUnavailable, match=reason) as raised,
-        emulation(fake_binfmt),
-    ):
-        pass
-    assert isinstance(raised.value, unittest.SkipTest)
-    assert "cannot run arm64 images" in str(raised.value)
-    assert not fake_binfmt["lock"].exists()
-
-
-def test_emulation_is_native_on_arm64(
-    fake_binfmt: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
-    fake_binfmt["conf"].unlink()  # not even looked at
-    with emulation(fake_binfmt):
-        pass
-    assert (fake_binfmt["binfmt"] / "register").read_text() == ""
