@@ -29,21 +29,21 @@ from container import Container, run_once, unpack
 from image_platforms import PLATFORMS, ref
 from oci_layout import Image, Layout, Member, runfile
 
-MAX_COMPRESSED_BYTES = 10 * 1000 * 1000
+# prometheus_client (the service library's metrics) imports ssl, http.server
+# and urllib.request at import time, so the slim runtime keeps _ssl with
+# libssl, libcrypto and libzstd: about 4 MB more than before it.
+MAX_COMPRESSED_BYTES = 12 * 1000 * 1000
 STDLIB = "usr/lib/python3.13"
 NONROOT = 65532
 # Shared libraries of the full image that hello never loads.
 UNNEEDED_LIBRARIES = (
     "libbz2",
-    "libcrypto",
     "libffi",
     "libgomp",
     "liblzma",
     "libnss_",
-    "libssl",
     "libstdc++",
     "libuuid",
-    "libzstd",
 )
 # Kept on purpose: the allowlist and what start-up and serving import.
 EXPECTED_MODULES = (
@@ -63,11 +63,8 @@ EXPECTED_MODULES = (
 UNEXPECTED_MODULES = (
     "asyncio/__init__.py",
     "bz2.py",
-    "email/__init__.py",
-    "http/server.py",
     "lzma.py",
     "sqlite3/__init__.py",
-    "ssl.py",
     "unittest/__init__.py",
 )
 REQUESTS = {
@@ -131,7 +128,9 @@ def test_compressed_size(platform: str) -> None:
             print(f"  {size / 1e6:6.2f} MB  {origin}")
     slim = totals["hello_slim"]
     assert slim <= MAX_COMPRESSED_BYTES, f"hello_slim: {slim / 1e6:.2f} MB compressed"
-    assert slim < totals["hello"] / 2
+    # Under half the full image until prometheus_client brought ssl in (10.9
+    # of 19.0 MB); docs/OPTIMIZATION.md tracks winning it back.
+    assert slim < totals["hello"] * 0.6
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -188,7 +187,9 @@ def test_runtime_is_trimmed(platform: str) -> None:
         "libpython3.13-minimal",
         "python3.13-minimal",
     } <= status
-    assert "libssl3t64" not in status
+    # A package none of whose files are kept has no status entry (libssl3t64
+    # was the example until prometheus_client made ssl part of start-up).
+    assert "libsqlite3-0" not in status
 
 
 # --- running the amd64 image --------------------------------------------------------
@@ -292,7 +293,7 @@ except ZeroDivisionError as e:
     text = "".join(traceback.format_exception(e))
 assert text.endswith("ZeroDivisionError: division by zero\\n"), text
 assert not shutil._BZ2_SUPPORTED and not shutil._LZMA_SUPPORTED
-for name in ("bz2", "ssl", "sqlite3", "email"):
+for name in ("bz2", "sqlite3"):
     try:
         __import__(name)
     except ImportError:
