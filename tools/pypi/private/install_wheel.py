@@ -11,7 +11,9 @@ of DIR, like `pip install --target`:
   bin/            .data/scripts and console scripts for the entry points
   include/, data/ .data/headers and .data/data (not importable, not shipped)
 The wheel's RECORD is checked against its files first, and a RECORD of the
-installed files is written, as pip does. Nothing here reads the environment
+installed files is written, as pip does. A wheel holding a BUILD file is
+refused: Bazel would make its directory a package of its own and the
+distribution's py_library would silently lose the files under it. Nothing here reads the environment
 or the network: Bazel downloaded both wheels, pinned by sha256.
 Exit status: 0 installed, 1 with a message naming the wheel.
 """
@@ -47,6 +49,17 @@ def install(wheel: Path, dest: Path, interpreter: str) -> None:
     with WheelFile.open(wheel) as source:
         source.validate_record()
         install_wheel(source, destination, {"INSTALLER": INSTALLER_NAME})
+    build_files = sorted(
+        str(path.relative_to(dest))
+        for directory in sorted(set(SCHEME.values()))
+        for name in ("BUILD", "BUILD.bazel")
+        for path in (dest / directory).rglob(name)
+    )
+    if build_files:
+        raise ValueError(
+            f"it contains Bazel BUILD files ({', '.join(build_files)}), which would "
+            "split its repository into packages and drop those files from its py_library"
+        )
 
 
 def main(argv: list[str]) -> int:

@@ -94,6 +94,13 @@ def test_a_file_that_does_not_match_the_wheels_record_fails(tmp_path: Path) -> N
     assert "demo/__init__.py" in result.stderr
 
 
+def test_a_wheel_holding_a_build_file_is_refused(tmp_path: Path) -> None:
+    files = {**FILES, "demo/data/BUILD": b"not for Bazel\n"}
+    result = install(make_wheel(tmp_path, files, files), tmp_path / "repo")
+    assert result.returncode == 1
+    assert "contains Bazel BUILD files (site-packages/demo/data/BUILD)" in result.stderr
+
+
 def test_same_wheel_same_bytes(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, FILES, FILES)
     trees = []
