@@ -12,10 +12,16 @@ def bazel_name(name):
     return name.lower().replace("-", "_").replace(".", "_")
 
 def parse_lock(text, path):
-    """A list of structs (name, version, via, wheels: {platform: struct(url, sha256, filename)}).
+    """Parses a lock; fails, naming `path` and the line, on what the format does not allow.
 
-    Fails, naming `path` and the line, on a line the format does not allow or
-    on a distribution whose `--hash` values are not the sha256 of its wheels.
+    Args:
+        text: the lock's contents.
+        path: the lock's path, for messages.
+
+    Returns:
+        A list of structs (name, version, via, wheels: {platform: struct(url,
+        sha256, filename)}), one per distribution. A distribution whose
+        `--hash` values are not the sha256 of its wheels fails.
     """
     pins = []
     current = None

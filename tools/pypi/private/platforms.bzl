@@ -11,7 +11,15 @@ _CPUS = {
 }
 
 def platform_constraints(platform, where):
-    """["@platforms//os:linux", "@platforms//cpu:..."] for a lock platform name."""
+    """The constraints of a lock platform name; fails on a name this table lacks.
+
+    Args:
+        platform: `linux_<cpu>`, from a `# wheel` line.
+        where: the lock and distribution, for the message.
+
+    Returns:
+        ["@platforms//os:linux", "@platforms//cpu:<cpu>"].
+    """
     os, _, cpu = platform.partition("_")
     if os != "linux" or cpu not in _CPUS:
         fail("{}: unknown platform {} in a `# wheel` line; known: {}".format(
