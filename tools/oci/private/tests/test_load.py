@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from testlib import PRIVATE, build_layer, run_tool, tool_env
+from testlib import PRIVATE, platform_images, run_tool, tool_env
 
 LOAD_SH = PRIVATE / "load.sh"
 DOCKER_DOWN = (
@@ -28,18 +28,10 @@ DOCKER_DOWN = (
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
     """A two-platform layout as oci_image_index writes it."""
-    images = []
-    for platform in ("linux/amd64", "linux/arm64/v8"):
-        arch = platform.split("/")[1]
-        layer = build_layer(
-            tmp_path / f"layer-{arch}", [{"path": "etc/arch", "content": f"{arch}\n"}]
-        )
-        run_tool(
-            "image", "--output", tmp_path / arch, "--platform", platform,
-            "--layer", layer.arg, "--entrypoint", '["/bin/true"]',
-        )  # fmt: skip
-        images += ["--image", tmp_path / arch]
-    run_tool("index", "--output", tmp_path / "multi", *images)
+    built = platform_images(tmp_path, ("linux/amd64", "linux/arm64/v8"))
+    run_tool("index", "--output", tmp_path / "multi", *(
+        arg for path in built.values() for arg in ("--image", path)
+    ))  # fmt: skip
     return tmp_path / "multi"
 
 
