@@ -537,8 +537,10 @@ def main(argv: list[str]) -> int:
         subprocess.run(["podman", "rmi", "--force", "hello:latest"], env=env, capture_output=True)  # fmt: skip
         for made in ("cosign.key", "cosign.pub"):
             (checkout / made).unlink(missing_ok=True)
-        if top is not None:  # the clone's Bazel server; --here leaves the user's
-            subprocess.run([str(checkout / "tools/bazel"), "shutdown"], cwd=checkout, capture_output=True)  # fmt: skip
+        if top is not None:
+            # The clone's Bazel server and output base (a new one per run, in the
+            # shared cache); --here leaves the user's alone.
+            subprocess.run([str(checkout / "tools/bazel"), "clean", "--expunge"], cwd=checkout, capture_output=True)  # fmt: skip
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
             if top is not None:
