@@ -32,7 +32,11 @@ def test_second_clone_takes_every_action_from_the_cache(work: Path) -> None:
     path_a, path_b = clone_paths(work)
     with CacheServer() as server:
         first = build_clone(
-            source, work, "clone-a", path_a, remote_cache(server.url),
+            source,
+            work,
+            "clone-a",
+            path_a,
+            remote_cache(server.url),
             timeout=BUILD_TIMEOUT,
         )
         uploaded = server.traffic()

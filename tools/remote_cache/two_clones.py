@@ -48,9 +48,7 @@ def remote_cache(url: str) -> Remote:
 
 
 def remote_exec(url: str) -> Remote:
-    return Remote(
-        "remote-exec", f"common:remote-exec-endpoint --remote_executor={url}"
-    )
+    return Remote("remote-exec", f"common:remote-exec-endpoint --remote_executor={url}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,7 @@ class CloneBuild:
     execution_seconds: float  # after loading, fetching and analysis
     summary: ProcessSummary
     digests: dict[str, str]
+    bin_dir: Path
     spawns: list[Spawn] = field(default_factory=list)
 
     @property
@@ -162,6 +161,7 @@ def build_clone(
         execution_seconds=finished - prepared,
         summary=result.summary,
         digests=digests_under(result.bin_dir),
+        bin_dir=result.bin_dir,
         spawns=read_execution_log(log),
     )
 
