@@ -11,6 +11,7 @@ import ctypes
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -30,6 +31,16 @@ def port_is_busy(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process `pid`, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 def parent_death_signal() -> None:
