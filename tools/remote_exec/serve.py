@@ -13,13 +13,12 @@ stops and the directory is removed.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from build_root_key import build_root_key, properties
+from checkout import workspace_dir
 from grid import Grid, GridError
 
 
@@ -42,17 +41,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def workspace() -> Path:
-    """The checkout (`bazel run` names it); its build root key is the workers'."""
-    return Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    platform = properties(build_root_key(workspace()))
+    # The checkout `bazel run` names: its build root key is the workers'.
+    platform = properties(build_root_key(workspace_dir()))
     grid = Grid(properties=platform, workers=args.workers, port=args.port)
     try:
         grid.start()
