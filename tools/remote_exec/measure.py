@@ -12,8 +12,8 @@ empty output base with the launcher's disk cache off:
 Prints each build's wall time (whole, and the execution phase alone), its
 process summary and the speed-ups, then the digests. The workers run on this
 machine, so they share its cores with Bazel and BuildGrid: on 2 cores, remote
-execution cannot be faster than local here; what it shows is the cost of the
-protocol and what the action cache saves. Nothing is asserted as a timing; it
+execution gets no more compute than a local build; what it shows is the cost
+of the protocol and what the action cache saves. Nothing is asserted as a timing; it
 exits non-zero only if a build fails or the builds' digests differ.
 """
 
