@@ -145,7 +145,8 @@ def test_serve_prints_the_line_and_stops_cleanly_on_sigint() -> None:
         r"common:remote-exec-endpoint --remote_executor=(grpc://\S+)", text
     )
     state = re.search(r"state: (\S+)", text)
-    assert endpoint and state, text + (process.stderr.read() if process.poll() else "")
+    exited = process.poll() is not None
+    assert endpoint and state, text + (process.stderr.read() if exited else "")
     children = child_pids(process.pid)
     assert len(children) >= 4, children  # postgres, bgd, casd, worker
     process.send_signal(signal.SIGINT)
