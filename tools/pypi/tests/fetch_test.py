@@ -13,20 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from checkout import workspace_dir
-from nested_bazel import NestedBazel, copy_checkout
-from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
+from nested_bazel import NestedBazel
+from nested_bazel_testing import bazel_on_a_copy, terminate_cleanly  # noqa: F401
 
 LOCK = "requirements_lock.txt"
 
 
 @pytest.fixture(scope="module")
 def bazel() -> Iterator[NestedBazel]:
-    with scratch_dir("pypi_fetch") as tmp:
-        checkout = tmp / "checkout"
-        copy_checkout(workspace_dir(), checkout)
-        with NestedBazel(checkout, tmp, "fetch") as nested:
-            yield nested
+    with bazel_on_a_copy("pypi_fetch") as nested:
+        yield nested
 
 
 def pypi_repositories(bazel: NestedBazel) -> set[str]:
