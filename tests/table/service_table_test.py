@@ -15,9 +15,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from checkout import workspace_dir
-from nested_bazel import NestedBazel, copy_checkout
-from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
+from nested_bazel import NestedBazel
+from nested_bazel_testing import bazel_on_a_copy, terminate_cleanly  # noqa: F401
 
 TABLE = "images/services.bzl"
 TIMEOUT = 600
@@ -39,11 +38,8 @@ SERVICES.append(service(
 
 @pytest.fixture(scope="module")
 def bazel() -> Iterator[NestedBazel]:
-    with scratch_dir("service_table") as tmp:
-        checkout = tmp / "checkout"
-        copy_checkout(workspace_dir(), checkout)
-        with NestedBazel(checkout, tmp, "table") as nested:
-            yield nested
+    with bazel_on_a_copy("service_table") as nested:
+        yield nested
 
 
 @pytest.fixture
