@@ -12,6 +12,8 @@ def _per_arch(base):
         no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
     )
 
+# buildifier: disable=unnamed-macro
+# (Its targets are named after the service's entry, whose name the table holds.)
 def service_images(service):
     """NAME, NAME_debug, NAME_slim (indexes for every platform), NAME[_VARIANT]_linux_ARCH and NAME[_VARIANT]_load.
 

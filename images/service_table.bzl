@@ -122,10 +122,14 @@ def service(name, binary, module, port, labels, requests, routes, stamp_labels =
     )
 
 def service_image_names(services):
-    """{image name: (service, variant)} for every image of every service, in table order.
+    """Every image of every service, checked: two must not have the same name.
 
-    Fails if two services would make an image of the same name: a service
-    named "hello_debug" would clash with hello's debug image.
+    A service named "hello_debug" would clash with hello's debug image.
+
+    Args:
+        services: the table (services.bzl's SERVICES).
+    Returns:
+        {image name: (service entry, variant suffix)}, in table order.
     """
     images = {}
     for entry in services:

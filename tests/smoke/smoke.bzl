@@ -10,6 +10,8 @@ load("//tools/pytest:defs.bzl", "pytest_test")
 # tests lock it too).
 NATIVE = "amd64"
 
+# buildifier: disable=unnamed-macro
+# (Its targets are named after the service's entry, whose name the table holds.)
 def smoke_tests(service):
     """IMAGE_amd64_test, IMAGE_arm64_test and a test_suite IMAGE running both, for every image of `service`.
 
