@@ -70,16 +70,13 @@ PYTHON_SLIM_LIBRARIES = [
     "libgcc_s.so.1",
 ]
 
-# What the probe asks a service while recording its imports: every endpoint
-# of hello, an unknown path (404), a bad query (400), a method it refuses
-# (405). Any answer but a 5xx will do. The probe also sends one malformed
+# What the probe asks every service while recording its imports, after the
+# service's own requests (services.bzl): the endpoints the shared library
+# (services/wsgi_service) adds to every service, a HEAD and an unknown path
+# (404). Any answer but a 5xx will do. The probe also sends one malformed
 # request, which waitress answers itself (400).
 PYTHON_SLIM_PROBE_REQUESTS = [
-    "GET /",
-    "GET /?name=Slim",
-    "GET /?name=%ZZ",
-    "HEAD /",
-    "POST /",
+    "HEAD /healthz",
     "GET /healthz",
     "GET /readyz",
     "GET /version",

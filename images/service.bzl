@@ -1,17 +1,10 @@
-"""service_images: every image of one Python service, for every platform."""
+"""service_images: every image of one service of the table (services.bzl), for every platform."""
 
 load("//platforms:platforms.bzl", "arch_select")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
-load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
+load(":config.bzl", "ARCHES", "NONROOT", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
+load(":service_table.bzl", "VARIANTS")
 load(":slim.bzl", "python3_slim_bases")
-
-# Variant -> the base it is built on (a per-architecture image in this
-# package). {name} is the service: a slim base holds only what it imports.
-VARIANTS = {
-    "": "python3",
-    "_debug": "python3_debug",
-    "_slim": "{name}_python3_slim",
-}
 
 def _per_arch(base):
     return arch_select(
@@ -19,23 +12,20 @@ def _per_arch(base):
         no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
     )
 
-def service_images(name, binary, module, port, labels, stamp_labels = {}):
+# buildifier: disable=unnamed-macro
+# (Its targets are named after the service's entry, whose name the table holds.)
+def service_images(service):
     """NAME, NAME_debug, NAME_slim (indexes for every platform), NAME[_VARIANT]_linux_ARCH and NAME[_VARIANT]_load.
 
     Args:
-        name: image name, e.g. "hello".
-        binary: the service's py_binary.
-        module: what `python -m` runs, e.g. "hello".
-        port: the port the service listens on.
-        labels: org.opencontainers.image.* labels.
-        stamp_labels: labels taken from the workspace status in stamped builds
-            (--stamp), e.g. {"org.opencontainers.image.version": "{STABLE_VERSION}"};
-            stamped images are also `created` at the commit time. Unstamped
-            builds use `labels` alone.
+        service: the service's entry in the table (service() in service_table.bzl).
     """
+    name = service.name
+    module = service.module
+    port = service.port
     py_image_layers(
         name = name + "_layers",
-        binary = binary,
+        binary = service.binary,
     )
     env = {
         "PYTHONPATH": "/app:/app/site-packages",
@@ -49,6 +39,8 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
         app = ":" + name + "_layers",
         module = module,
         env = env,
+        # Its own requests, then what the library answers for every service.
+        requests = ["{} {}".format(r["method"], r["path"]) for r in service.requests] + PYTHON_SLIM_PROBE_REQUESTS,
     )
     for variant, base in VARIANTS.items():
         image = name + variant
@@ -60,9 +52,9 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
             entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
             env = env,
             exposed_ports = ["{}/tcp".format(port)],
-            labels = labels,
-            stamp_labels = stamp_labels,
-            stamp_created = "{STABLE_BUILD_TIME}" if stamp_labels else "",
+            labels = service.labels,
+            stamp_labels = service.stamp_labels,
+            stamp_created = "{STABLE_BUILD_TIME}" if service.stamp_labels else "",
             user = NONROOT,
             workdir = "/app",
         )

@@ -21,7 +21,6 @@ load(
     "PYTHON_SLIM_ALLOWLIST",
     "PYTHON_SLIM_EXCLUDES",
     "PYTHON_SLIM_LIBRARIES",
-    "PYTHON_SLIM_PROBE_REQUESTS",
     "PYTHON_STDLIB",
 )
 
@@ -31,7 +30,7 @@ _GROUPS = ["cc", "python3"]
 # As the python3 base (distroless.bzl).
 ENV = {"LANG": "C.UTF-8"}
 
-def python3_slim_bases(name, app, module, env):
+def python3_slim_bases(name, app, module, env, requests):
     """Declares NAME_ARCH for every architecture, and the layers behind it.
 
     Args:
@@ -39,6 +38,7 @@ def python3_slim_bases(name, app, module, env):
         app: the service's py_image_layers target (the probe runs the service from it).
         module: what `python -m` runs, e.g. "hello".
         env: the service image's environment (PYTHONPATH, ...), for the probe.
+        requests: "METHOD /PATH" requests the probe sends while recording the imports.
     """
     for arch in ARCHES:
         packages = [p for group in _GROUPS for p in PACKAGES[arch][group] if p not in BUILD_TIME_ONLY]
@@ -48,7 +48,7 @@ def python3_slim_bases(name, app, module, env):
             app = [app],
             module = module,
             env = dict(ENV, **env),
-            requests = PYTHON_SLIM_PROBE_REQUESTS,
+            requests = requests,
             allowlist = PYTHON_SLIM_ALLOWLIST,
             excludes = PYTHON_SLIM_EXCLUDES,
             libraries = PYTHON_SLIM_LIBRARIES,

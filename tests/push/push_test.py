@@ -13,11 +13,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import image_list
 from registry import free_port, registry, remote_digest
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / "_main"
 PUSH = RUNFILES / "images" / "push"
-IMAGES = ["hello", "hello_debug", "hello_slim"]
+# Every image the build makes (images/services.bzl), as the release reads them.
+IMAGES = image_list.read(RUNFILES / image_list.PATH)
 
 
 def local_digests(image: str) -> tuple[str, list[str]]:
@@ -49,6 +51,7 @@ def run_push(
 
 
 def test_push_every_image_by_digest_then_tag() -> None:
+    assert {"hello", "hello_debug", "hello_slim"} <= set(IMAGES)
     with registry() as address:
         result = run_push(["--repository-prefix", f"{address}/team", "--tag", "v1"])
         assert result.returncode == 0, result.stderr

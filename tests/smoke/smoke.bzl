@@ -1,5 +1,7 @@
-"""smoke_tests: the HTTP smoke test of one image, once per platform."""
+"""smoke_tests: the HTTP smoke tests of every image of one service of the table, once per platform."""
 
+load("@bazel_skylib//rules:write_file.bzl", "write_file")
+load("//images:service_table.bzl", "VARIANTS")
 load("//platforms:platforms.bzl", "PLATFORMS")
 load("//tools/pytest:defs.bzl", "pytest_test")
 
@@ -8,34 +10,59 @@ load("//tools/pytest:defs.bzl", "pytest_test")
 # tests lock it too).
 NATIVE = "amd64"
 
-def smoke_tests(name):
-    """NAME_amd64_test, NAME_arm64_test and a test_suite NAME running both.
+# buildifier: disable=unnamed-macro
+# (Its targets are named after the service's entry, whose name the table holds.)
+def smoke_tests(service):
+    """IMAGE_amd64_test, IMAGE_arm64_test and a test_suite IMAGE running both, for every image of `service`.
+
+    The test reads what to ask the service, and what it must answer, from
+    NAME_smoke.json: the service's entry in the table (module, port, routes,
+    requests), written here.
 
     Args:
-        name: the name of an image index in //images, e.g. "hello".
+        service: the service's entry in the table (images/services.bzl).
     """
-    image = name
-    for platform in PLATFORMS:
-        tags = [] if platform == NATIVE else ["exclusive"]
-        pytest_test(
-            name = "{}_{}_test".format(image, platform),
-            size = "medium",
-            srcs = ["smoke_test.py"],
-            data = ["//images:" + image],
-            env = {
-                "IMAGE": "$(rootpath //images:{})".format(image),
-                "PLATFORM": platform,
+    facts = service.name + "_smoke"
+    write_file(
+        name = facts,
+        out = facts + ".json",
+        content = [json.encode_indent(
+            {
+                "module": service.module,
+                "port": service.port,
+                "requests": service.requests,
+                "routes": service.routes,
             },
-            # runc, umoci and binfmt_misc need real root: no Bazel sandbox, and
-            # no remote worker (which runs actions unprivileged, in a sandbox).
-            tags = ["no-sandbox", "no-remote-exec"] + tags,
-            deps = [
-                "//platforms:image_platforms",
-                "//tests/lib:skips",
-                "//tools/container",
-            ],
-        )
-    native.test_suite(
-        name = name,
-        tests = [":{}_{}_test".format(image, platform) for platform in PLATFORMS],
+            indent = "  ",
+        ), ""],
     )
+    for variant in VARIANTS:
+        image = service.name + variant
+        for platform in PLATFORMS:
+            tags = [] if platform == NATIVE else ["exclusive"]
+            pytest_test(
+                name = "{}_{}_test".format(image, platform),
+                size = "medium",
+                srcs = ["smoke_test.py"],
+                data = [
+                    ":" + facts,
+                    "//images:" + image,
+                ],
+                env = {
+                    "IMAGE": "$(rootpath //images:{})".format(image),
+                    "PLATFORM": platform,
+                    "SERVICE": "$(rootpath :{})".format(facts),
+                },
+                # runc, umoci and binfmt_misc need real root: no Bazel sandbox, and
+                # no remote worker (which runs actions unprivileged, in a sandbox).
+                tags = ["no-remote-exec", "no-sandbox"] + tags,
+                deps = [
+                    "//platforms:image_platforms",
+                    "//tests/lib:skips",
+                    "//tools/container",
+                ],
+            )
+        native.test_suite(
+            name = image,
+            tests = [":{}_{}_test".format(image, platform) for platform in PLATFORMS],
+        )

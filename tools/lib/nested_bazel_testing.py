@@ -1,6 +1,6 @@
 """pytest support for tests that run Bazel on copies of the checkout.
 
-    from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
+    from nested_bazel_testing import bazel_on_a_copy, scratch_dir, terminate_cleanly  # noqa: F401
 
 `terminate_cleanly` is an autouse fixture: importing it into a test module
 turns Bazel's SIGTERM on a test timeout into SystemExit, so the `finally`
@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from nested_bazel import remove_tree
+from checkout import workspace_dir
+from nested_bazel import NestedBazel, copy_checkout, remove_tree
 
 
 @contextmanager
@@ -35,6 +36,17 @@ def scratch_dir(name: str) -> Iterator[Path]:
         yield path
     finally:
         remove_tree(path)
+
+
+@contextmanager
+def bazel_on_a_copy(name: str) -> Iterator[NestedBazel]:
+    """A Bazel server on a copy of the checkout (scratch_dir(name)/checkout),
+    shut down and removed at the end: for tests that edit what they build."""
+    with scratch_dir(name) as tmp:
+        checkout = tmp / "checkout"
+        copy_checkout(workspace_dir(), checkout)
+        with NestedBazel(checkout, tmp, name) as nested:
+            yield nested
 
 
 @pytest.fixture(autouse=True)

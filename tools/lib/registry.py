@@ -39,11 +39,16 @@ def registry(start_timeout: float = 15) -> Iterator[str]:
             f"storage: {{filesystem: {{rootdirectory: {tmp}/storage}}}}\n"
             f"http: {{addr: 127.0.0.1:{port}}}\n"
         )
-        process = subprocess.Popen(
-            [binary, "serve", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # Its log goes to a file, never to a pipe nobody reads: it logs every
+        # HEAD of a manifest not pushed yet as an error, and pushing a few images
+        # writes more than a pipe holds (64 KB), which would block the registry.
+        log = Path(tmp) / "registry.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [binary, "serve", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         try:
             deadline = time.monotonic() + start_timeout
             while True:
@@ -54,7 +59,10 @@ def registry(start_timeout: float = 15) -> Iterator[str]:
                     break
                 except OSError:
                     if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("docker-registry did not start") from None
+                        tail = log.read_text(errors="replace")[-2000:]
+                        raise RuntimeError(
+                            f"docker-registry did not start; its log:\n{tail}"
+                        ) from None
                     time.sleep(0.1)
             yield f"127.0.0.1:{port}"
         finally:

@@ -7,8 +7,9 @@
 Steps; the first failure stops the release (exit 1) with a message naming the step:
  0. preflight: cosign and crane present, the key opens with $COSIGN_PASSWORD, the
     registry answers /v2/ -- before anything is built;
- 1. stamped build of the images (//images:all, or --image NAME...) in an output base
-    of its own, so the user's bazel-bin and concurrent builds are left alone;
+ 1. stamped build of the images (every image in the list the build writes,
+    //images:images_list, or --image NAME...) in an output base of its own, so the
+    user's bazel-bin and concurrent builds are left alone;
  2. a second build, from a copy of the checkout at another path, in another output
     base with no cache of outputs; every index and manifest digest must be equal,
     else the image, platform, layer and first differing files are named;
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import compare
+import image_list
 import sbom
 from nested_bazel import NestedBazel, copy_checkout, remove_tree
 from push import PushError, run_crane, single_entry_view, top_descriptor
@@ -167,42 +169,44 @@ def build(
     checkout: Path,
     work: Path,
     name: str,
-    images: list[str],
+    wanted: list[str],
     values: dict[str, str],
     disk_cache: bool,
 ) -> dict[str, Path]:
-    """Build the images stamped in their own output base; {image: layout}."""
+    """Build the images stamped in their own output base; {image: layout}.
+
+    First the list of images the build writes (image_list.TARGET): `wanted`
+    must be in it, and no `wanted` means every image in it.
+    """
     links = work / name / "bazel-"
     rc = [f"build --symlink_prefix={links}"]
     cache = os.environ.get("TOOLS_BAZEL_CACHE")
     if disk_cache and cache:
         # The user's disk cache: unstamped actions (every layer) are cache hits.
         rc.append(f"common --disk_cache={cache}/disk_cache")
-    targets = [f"//images:{image}" for image in images]
+    bin_dir = Path(str(links) + "bin")
     with NestedBazel(
         checkout, work, name, rc_lines=rc, output_caches=disk_cache
     ) as nested:
         nested.env.update(stamp_env(values))
-        result = nested.run(
-            "build", "--config=release", *targets, timeout=BUILD_TIMEOUT
+        stamped_build(nested, checkout, [image_list.TARGET])
+        try:
+            listed = image_list.read(bin_dir.resolve() / image_list.PATH)
+            images = image_list.select(listed, wanted)
+        except image_list.ImageListError as err:
+            raise ReleaseError(f"the images of {checkout}: {err}") from None
+        stamped_build(nested, checkout, [f"//images:{image}" for image in images])
+    return {image: bin_dir.resolve() / "images" / image for image in images}
+
+
+def stamped_build(nested: NestedBazel, checkout: Path, targets: list[str]) -> None:
+    result = nested.run("build", "--config=release", *targets, timeout=BUILD_TIMEOUT)
+    if result.returncode != 0:
+        raise ReleaseError(
+            f"bazel build --config=release {' '.join(targets)} in {checkout} "
+            f"failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
         )
-        if result.returncode != 0:
-            raise ReleaseError(
-                f"bazel build --config=release {' '.join(targets)} in {checkout} "
-                f"failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
-            )
-        print(last_line(result.stderr), file=sys.stderr)
-    bin_dir = Path(str(links) + "bin").resolve()
-    return {image: bin_dir / "images" / image for image in images}
-
-
-def all_images(workspace: Path) -> list[str]:
-    """The images //images:all names (IMAGES in images/BUILD.bazel)."""
-    text = (workspace / "images" / "BUILD.bazel").read_text()
-    match = re.search(r"^IMAGES = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
-    if not match:
-        raise ReleaseError("images/BUILD.bazel has no IMAGES list: give --image NAME")
-    return re.findall(r'"([A-Za-z0-9_]+)"', match.group(1))
+    print(last_line(result.stderr), file=sys.stderr)
 
 
 # --- 4-7. registry -------------------------------------------------------------------
@@ -288,7 +292,6 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         )
     key = resolve(args.key, invoked_from)
     assert key is not None
-    images = args.image or all_images(workspace)
     for tag in args.tag:
         if not TAG_RE.match(tag):
             raise ReleaseError(f"--tag {tag!r} is not a valid OCI tag")
@@ -316,12 +319,14 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     )
     print(
         f"release: version {version}, revision {values['STABLE_GIT_REVISION']}, "
-        f"built at {values['STABLE_BUILD_TIME']}; images {', '.join(images)}",
+        f"built at {values['STABLE_BUILD_TIME']}",
         file=sys.stderr,
     )
 
     step(1, "stamped build")
-    first = build(workspace, work, "stamped", images, values, disk_cache=True)
+    first = build(workspace, work, "stamped", args.image, values, disk_cache=True)
+    images = list(first)
+    print(f"release: images {', '.join(images)}", file=sys.stderr)
 
     step(2, "reproducibility: a second build from a copy at another path")
     copy = work / "reproduce" / "elsewhere" / "checkout"

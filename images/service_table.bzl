@@ -1,0 +1,171 @@
+"""The schema of the table of services (services.bzl), and what is derived from it.
+
+    service(name, binary, module, port, labels, ...)   one entry, checked
+    request(method, path, status, ...)                 a request that exercises it
+    VARIANTS                                           the images of every service
+    service_image_names(services)                      every image, checked for clashes
+    image_list(name, services)                         the list the release reads (JSON)
+
+Loaded by images/ (the images, //images:push, the list) and by tests/structure
+and tests/smoke (their tests), so it loads nothing itself: no package that
+only needs the table depends on the Debian or PyPI repositories.
+"""
+
+load("@bazel_skylib//rules:write_file.bzl", "write_file")
+
+# The images of every service: NAME + suffix -> the base each is built on (a
+# per-architecture image in //images; {name} is the service: a slim base holds
+# only what that service imports). service.bzl builds them.
+VARIANTS = {
+    "": "python3",
+    "_debug": "python3_debug",
+    "_slim": "{name}_python3_slim",
+}
+
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_MODULE_CHARS = _NAME_CHARS + "ABCDEFGHIJKLMNOPQRSTUVWXYZ."
+_METHOD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+def _only(text, chars):
+    return bool(text) and not [c for c in text.elems() if c not in chars]
+
+def _check_strings(where, field, value):
+    if type(value) != "dict" or [v for kv in value.items() for v in kv if type(v) != "string"]:
+        fail("{}: {} must be a dict of strings, got {}".format(where, field, repr(value)))
+
+def request(method, path, status, json = None, headers = {}, body = None):
+    """One request a service answers, and the answer it must give.
+
+    The slim build sends METHOD PATH to the service while recording what it
+    imports (any answer but a 5xx will do; the body is not sent); the smoke
+    tests send it to the running image and check the answer.
+
+    Args:
+        method: "GET", "POST", ...
+        path: the request target, query included, e.g. "/?name=Ada".
+        status: the HTTP status expected.
+        json: the JSON body expected (the whole body, compared as data), or
+            None to check only the status and the headers.
+        headers: headers the answer must carry, with these values.
+        body: the request body the smoke test sends, or None for none.
+    Returns:
+        The request, as a dict (it is written into the smoke tests' JSON).
+    """
+    where = "request({}, {})".format(repr(method), repr(path))
+    if type(method) != "string" or not _only(method, _METHOD_CHARS):
+        fail("{}: method must be an upper-case HTTP method, e.g. \"GET\"".format(where))
+    if type(path) != "string" or not path.startswith("/") or [c for c in path.elems() if c in " \t\r\n"]:
+        fail("{}: path must start with / and hold no whitespace, e.g. \"/?name=Ada\"".format(where))
+    if type(status) != "int" or status < 100 or status > 599:
+        fail("{}: status must be an HTTP status code (100-599), got {}".format(where, repr(status)))
+    _check_strings(where, "headers", headers)
+    if body != None and type(body) != "string":
+        fail("{}: body must be a string or None".format(where))
+    return {
+        "body": body,
+        "headers": headers,
+        "json": json,
+        "method": method,
+        "path": path,
+        "status": status,
+    }
+
+def service(name, binary, module, port, labels, requests, routes, stamp_labels = {}):
+    """One entry of the table: a service and everything that is particular to it.
+
+    Args:
+        name: the service's name, which names its images (NAME, NAME_debug,
+            NAME_slim) and their repositories in a registry; lower case, digits, _.
+        binary: its py_binary, e.g. "//services/hello".
+        module: the package `python -m` runs in the images, e.g. "hello"; it
+            names the service at run time (the Server header, the
+            MODULE_build_info metric), so it is what main.run is given.
+        port: the port it listens on (PORT, and the image's exposed port).
+        labels: org.opencontainers.image.* labels of its images.
+        requests: request(...) rows that exercise the service's own endpoints
+            (the library's /healthz, /readyz, /version and /metrics are
+            exercised for every service): the slim build sends them, the smoke
+            tests check the answers.
+        routes: the paths its app serves itself (the routes given to
+            ServiceApp), which the metrics must count by name.
+        stamp_labels: labels taken from the workspace status in stamped builds
+            (--stamp), e.g. {"org.opencontainers.image.version": "{STABLE_VERSION}"};
+            stamped images are also `created` at the commit time. Unstamped
+            builds use `labels` alone.
+    Returns:
+        The entry, a struct.
+    """
+    where = "service {}".format(repr(name))
+    if type(name) != "string" or not _only(name, _NAME_CHARS) or name[0] in "0123456789_":
+        fail("{}: name must be lower case letters, digits and _, starting with a letter".format(where))
+    if type(binary) != "string" or not (binary.startswith("//") or binary.startswith("@")):
+        fail("{}: binary must be the label of its py_binary, e.g. \"//services/{}\"".format(where, name))
+    if type(module) != "string" or not _only(module, _MODULE_CHARS) or [p for p in module.split(".") if not p or p[0] in "0123456789"]:
+        fail("{}: module must be a Python package name, e.g. \"{}\"".format(where, name))
+    if type(port) != "int" or port < 1 or port > 65535:
+        fail("{}: port must be a TCP port (1-65535), got {}".format(where, repr(port)))
+    _check_strings(where, "labels", labels)
+    _check_strings(where, "stamp_labels", stamp_labels)
+    if type(requests) != "list" or not requests or [r for r in requests if type(r) != "dict"]:
+        fail("{}: requests must be a non-empty list of request(...) rows".format(where))
+    if type(routes) != "list" or [r for r in routes if type(r) != "string" or not r.startswith("/")]:
+        fail("{}: routes must be a list of paths, e.g. [\"/\"]".format(where))
+    return struct(
+        name = name,
+        binary = binary,
+        module = module,
+        port = port,
+        labels = labels,
+        stamp_labels = stamp_labels,
+        requests = requests,
+        routes = routes,
+    )
+
+def service_image_names(services):
+    """Every image of every service, checked: two must not have the same name.
+
+    A service named "hello_debug" would clash with hello's debug image.
+
+    Args:
+        services: the table (services.bzl's SERVICES).
+    Returns:
+        {image name: (service entry, variant suffix)}, in table order.
+    """
+    images = {}
+    for entry in services:
+        for variant in VARIANTS:
+            image = entry.name + variant
+            if image in images:
+                fail("services.bzl: {} and {} both make an image named {}; rename one".format(
+                    repr(images[image][0].name),
+                    repr(entry.name),
+                    image,
+                ))
+            images[image] = (entry, variant)
+    return images
+
+def image_list(name, services, **kwargs):
+    """NAME: `NAME.json`, every image the table makes, for tools that release them.
+
+    The format (read by tools/release/image_list.py):
+
+        {"images": [{"name": "hello", "service": "hello", "variant": ""}, ...]}
+
+    `name` is the image's target in this package (and its repository name);
+    `variant` is its suffix in VARIANTS ("" for the production image).
+
+    Args:
+        name: target name; the file is NAME.json.
+        services: the table (services.bzl's SERVICES).
+        **kwargs: passed to write_file (visibility, ...).
+    """
+    images = [
+        {"name": image, "service": entry.name, "variant": variant}
+        for image, (entry, variant) in service_image_names(services).items()
+    ]
+    write_file(
+        name = name,
+        out = name + ".json",
+        content = [json.encode_indent({"images": images}, indent = "  "), ""],
+        **kwargs
+    )

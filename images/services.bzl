@@ -1,0 +1,53 @@
+"""The services that ship: one entry each, and nothing about a service anywhere else.
+
+From this table come every service's images (images/BUILD.bazel: NAME,
+NAME_debug, NAME_slim), //images:push, //images:all_images, the list the
+release reads (//images:images_list), and their structure and smoke tests
+(tests/structure, tests/smoke). Adding a service is a folder under services/
+plus one entry here (README.md, "Adding a service"). The fields are
+service() and request() in service_table.bzl.
+"""
+
+load(":config.bzl", "SOURCE_URL")
+load(":service_table.bzl", "request", "service")
+
+# The answers of the library (services/wsgi_service) that every service on it
+# gives: a JSON error, with Allow on a 405.
+_NOT_GET = {"detail": "this path allows GET, HEAD", "error": "method_not_allowed"}
+
+def _bad_request(detail):
+    return {"detail": detail, "error": "bad_request"}
+
+SERVICES = [
+    service(
+        name = "hello",
+        binary = "//services/hello",
+        module = "hello",
+        port = 8080,
+        labels = {
+            "org.opencontainers.image.licenses": "Apache-2.0",
+            "org.opencontainers.image.revision": "unknown",
+            "org.opencontainers.image.source": SOURCE_URL,
+            "org.opencontainers.image.title": "hello",
+            "org.opencontainers.image.version": "0.0.0-dev",
+        },
+        # --stamp (a release): from tools/stamping/workspace_status.sh, and the
+        # image is `created` at the commit time. Unstamped: the placeholders above.
+        stamp_labels = {
+            "org.opencontainers.image.revision": "{STABLE_GIT_REVISION}",
+            "org.opencontainers.image.version": "{STABLE_VERSION}",
+        },
+        routes = ["/"],
+        requests = [
+            request("GET", "/", 200, json = {"message": "Hello, world!"}),
+            request("GET", "/?name=Ada", 200, json = {"message": "Hello, Ada!"}),
+            request("GET", "/?name=%C3%89mile", 200, json = {"message": "Hello, Émile!"}),
+            request("GET", "/?name=", 400, json = _bad_request("query parameter 'name' must not be empty")),
+            request("GET", "/?name=a&name=b", 400, json = _bad_request("query parameter 'name' must be given at most once")),
+            request("GET", "/?name=%ZZ", 400, json = _bad_request("the query string is not valid percent-encoded UTF-8")),
+            request("GET", "/?name=" + "x" * 65, 400, json = _bad_request("query parameter 'name' must be at most 64 characters")),
+            request("POST", "/", 405, json = _NOT_GET, headers = {"Allow": "GET, HEAD"}, body = ""),
+            request("DELETE", "/", 405, json = _NOT_GET, headers = {"Allow": "GET, HEAD"}),
+        ],
+    ),
+]

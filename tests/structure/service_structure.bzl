@@ -1,0 +1,115 @@
+"""service_structure_tests: the structure tests of every image of one service of the table."""
+
+load("@bazel_skylib//rules:write_file.bzl", "write_file")
+load("//images:config.bzl", "PYTHON")
+load("//images:service_table.bzl", "VARIANTS")
+load("//platforms:platforms.bzl", "PLATFORMS")
+load("//tools/structure_test:defs.bzl", "container_structure_test")
+
+# python3.13 -> cpython-313, the tag of its .pyc files.
+_PYC_TAG = "cpython-" + PYTHON.removeprefix("python").replace(".", "")
+
+def _labels(service):
+    """Unstamped images carry `labels`; a stamped label only has to be set."""
+    return [
+        {"key": key, "value": ".", "isRegex": True} if key in service.stamp_labels else {"key": key, "value": value}
+        for key, value in service.labels.items()
+    ]
+
+def service_config(service, variant):
+    """What the table says of one image of `service`, as a container-structure-test config.
+
+    Args:
+        service: the service's entry in the table (images/services.bzl).
+        variant: the image's suffix in VARIANTS ("", "_debug", "_slim").
+    Returns:
+        The config, a dict (schemaVersion 2.0.0).
+    """
+    package = "/app/" + service.module.replace(".", "/")
+    main = package + "/__main__.py"
+    commands = [{
+        "name": "the service imports every module it needs",
+        "command": PYTHON,
+        "args": ["-c", "import {}.__main__, waitress.server; print('ok')".format(service.module)],
+        "expectedOutput": ["^ok$"],
+        "excludedError": ["."],
+    }]
+    if variant == "_debug":
+        commands.append({
+            "name": "busybox applets on PATH, as nonroot",
+            "command": "sh",
+            "args": ["-c", "id -u; ls " + main],
+            "expectedOutput": ["^65532\\n{}$".format(main)],
+        })
+    if variant == "_slim":
+        commands.append({
+            "name": "every module the service imports, including the lazy ones",
+            "command": PYTHON,
+            "args": ["-c", "import {}.__main__, waitress.server, traceback, tempfile, logging; print('ok')".format(service.module)],
+            "expectedOutput": ["^ok$"],
+            "excludedError": ["."],
+        })
+    return {
+        "schemaVersion": "2.0.0",
+        "metadataTest": {
+            "entrypoint": ["/usr/bin/" + PYTHON, "-m", service.module],
+            "exposedPorts": ["{}/tcp".format(service.port)],
+            "envVars": [{"key": "PORT", "value": str(service.port)}],
+            "labels": _labels(service),
+        },
+        "fileExistenceTests": [
+            {
+                "name": main.removeprefix("/app/"),
+                "path": main,
+                "shouldExist": True,
+                "permissions": "-rw-r--r--",
+                "uid": 0,
+                "gid": 0,
+            },
+            {
+                "name": main.removeprefix("/app/").removesuffix(".py") + " .pyc",
+                "path": "{}/__pycache__/__main__.{}.pyc".format(package, _PYC_TAG),
+                "shouldExist": True,
+                "permissions": "-rw-r--r--",
+            },
+            {"name": "no tests in the image", "path": package + "/tests", "shouldExist": False},
+        ],
+        "commandTests": commands,
+    }
+
+def service_structure_tests(service, configs):
+    """IMAGE_linux_ARCH_test for every image of `service` and every platform.
+
+    Each image is tested against what the table says of it (service_config,
+    written to IMAGE_structure.json), service.yaml (every image of every
+    service), NAME.yaml if there is one (what only this service's images hold),
+    and the configs of its variant.
+
+    Args:
+        service: the service's entry in the table (images/services.bzl).
+        configs: variant suffix -> the shared configs of that variant, for every
+            suffix in VARIANTS.
+    """
+    missing = [variant for variant in VARIANTS if variant not in configs]
+    if missing:
+        fail("configs: no configs for the variants {}; give every variant in VARIANTS its own".format(missing))
+    own = native.glob([service.name + ".yaml"], allow_empty = True)
+    for variant in VARIANTS:
+        image = service.name + variant
+        write_file(
+            name = image + "_structure",
+            out = image + "_structure.json",
+            content = [json.encode_indent(service_config(service, variant), indent = "  "), ""],
+        )
+        for arch, p in PLATFORMS.items():
+            container_structure_test(
+                name = "{}_linux_{}_test".format(image, arch),
+                size = "medium",
+                configs = [":{}_structure".format(image), "service.yaml"] + own + configs[variant],
+                image = "//images:" + image,
+                platform = p["platform"],
+                # commandTests run in runc containers, which need real root: no sandbox,
+                # no remote worker. arm64 ones run under qemu-user, registered
+                # machine-wide with binfmt_misc.
+                tags = ["no-remote-exec", "no-sandbox"] + (["exclusive"] if arch == "arm64" else []),
+            )
