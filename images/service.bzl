@@ -1,8 +1,9 @@
 """service_images: every image of one Python service, for every platform."""
 
 load("//platforms:platforms.bzl", "arch_select")
+load("//tools/abi_check:defs.bzl", "abi_check")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
-load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
+load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PYTHON")
 load(":slim.bzl", "python3_slim_bases")
 
 # Variant -> the base it is built on (a per-architecture image in this
@@ -19,12 +20,13 @@ def _per_arch(base):
         no_match_error = "base: there is no {} base for this platform; images are built for {}".format(base, ", ".join(ARCHES)),
     )
 
-def service_images(name, binary, module, port, labels, stamp_labels = {}):
+def service_images(name, library, module, port, labels, stamp_labels = {}):
     """NAME, NAME_debug, NAME_slim (indexes for every platform), NAME[_VARIANT]_linux_ARCH and NAME[_VARIANT]_load.
 
     Args:
         name: image name, e.g. "hello".
-        binary: the service's py_binary.
+        library: the service's py_library (what `python -m` imports; its
+            third-party code is taken for each image's platform).
         module: what `python -m` runs, e.g. "hello".
         port: the port the service listens on.
         labels: org.opencontainers.image.* labels.
@@ -35,7 +37,7 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
     """
     py_image_layers(
         name = name + "_layers",
-        binary = binary,
+        library = library,
     )
     env = {
         "PYTHONPATH": "/app:/app/site-packages",
@@ -53,7 +55,7 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
     for variant, base in VARIANTS.items():
         image = name + variant
         oci_image(
-            name = image + "_image",
+            name = image + "_image_unchecked",
             base = _per_arch(base.format(name = name)),
             tars = [":" + name + "_layers"],
             # No shell: python runs the module directly.
@@ -65,6 +67,15 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
             stamp_created = "{STABLE_BUILD_TIME}" if stamp_labels else "",
             user = NONROOT,
             workdir = "/app",
+        )
+
+        # The image as it ships: building it (or anything that uses it) runs
+        # the ABI check, which fails the build on an ELF file that would not
+        # load on the image's platform.
+        abi_check(
+            name = image + "_image",
+            image = ":" + image + "_image_unchecked",
+            ignore = ABI_CHECK_IGNORE,
         )
         oci_image_index(
             name = image,
