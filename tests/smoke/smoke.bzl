@@ -8,11 +8,13 @@ load("//tools/pytest:defs.bzl", "pytest_test")
 # tests lock it too).
 NATIVE = "amd64"
 
-def smoke_tests(name):
+def smoke_tests(name, srcs = ["smoke_test.py"], deps = []):
     """NAME_amd64_test, NAME_arm64_test and a test_suite NAME running both.
 
     Args:
         name: the name of an image index in //images, e.g. "hello".
+        srcs: the test files (default: hello's smoke_test.py).
+        deps: libraries they import (smoke_test.py as :smoke_lib, for its fixture).
     """
     image = name
     for platform in PLATFORMS:
@@ -20,7 +22,7 @@ def smoke_tests(name):
         pytest_test(
             name = "{}_{}_test".format(image, platform),
             size = "medium",
-            srcs = ["smoke_test.py"],
+            srcs = srcs,
             data = ["//images:" + image],
             env = {
                 "IMAGE": "$(rootpath //images:{})".format(image),
@@ -28,7 +30,7 @@ def smoke_tests(name):
             },
             # runc, umoci and binfmt_misc need real root: no Bazel sandbox.
             tags = ["no-sandbox"] + tags,
-            deps = [
+            deps = deps + [
                 "//platforms:image_platforms",
                 "//tests/lib:skips",
                 "//tools/container",
