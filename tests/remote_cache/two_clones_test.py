@@ -16,7 +16,7 @@ import pytest
 from cache_server import CacheServer
 from checkout import workspace_dir
 from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
-from two_clones import build_clone, clone_paths, describe
+from two_clones import build_clone, clone_paths, describe, remote_cache
 
 BUILD_TIMEOUT = 1500  # seconds, each; clone A builds everything from clean.
 
@@ -32,11 +32,16 @@ def test_second_clone_takes_every_action_from_the_cache(work: Path) -> None:
     path_a, path_b = clone_paths(work)
     with CacheServer() as server:
         first = build_clone(
-            source, work, "clone-a", path_a, server.url, timeout=BUILD_TIMEOUT
+            source,
+            work,
+            "clone-a",
+            path_a,
+            remote_cache(server.url),
+            timeout=BUILD_TIMEOUT,
         )
         uploaded = server.traffic()
         second = build_clone(
-            source, work, "clone-b", path_b, server.url,
+            source, work, "clone-b", path_b, remote_cache(server.url),
             user="teammate", timeout=BUILD_TIMEOUT,
         )  # fmt: skip
     print(f"clone A: {first.seconds:.0f} s, {first.summary.line}")

@@ -28,8 +28,9 @@ def smoke_tests(name, srcs = ["smoke_test.py"], deps = []):
                 "IMAGE": "$(rootpath //images:{})".format(image),
                 "PLATFORM": platform,
             },
-            # runc, umoci and binfmt_misc need real root: no Bazel sandbox.
-            tags = ["no-sandbox"] + tags,
+            # runc, umoci and binfmt_misc need real root: no Bazel sandbox, and
+            # no remote worker (which runs actions unprivileged, in a sandbox).
+            tags = ["no-sandbox", "no-remote-exec"] + tags,
             deps = deps + [
                 "//platforms:image_platforms",
                 "//tests/lib:skips",

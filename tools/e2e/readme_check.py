@@ -400,6 +400,15 @@ def check_bad_input(world: World) -> None:
     result = run(world, f"./tools/bazel run //images:push -- --repository-prefix 127.0.0.1:{closed}/team")  # fmt: skip
     expect(result.returncode != 0 and f"127.0.0.1:{closed}" in result.stderr, f"push to a closed port: {result.returncode}\n{tail(result.stderr)}")  # fmt: skip
     ok(f"push to a registry that is down: exit {result.returncode}, names 127.0.0.1:{closed}: {tail(result.stderr, 1)}")  # fmt: skip
+    # docker, as this host has it: not installed, installed without a running
+    # daemon (a client alone), or working.
+    docker = shutil.which("docker", path=world.env.get("PATH"))
+    daemon = docker and subprocess.run([docker, "version"], capture_output=True).returncode == 0  # fmt: skip
+    if not daemon:
+        result = run(world, "./tools/bazel run //images:hello_load -- --engine docker")
+        want = "its daemon is not running" if docker else "docker is not installed on this machine"  # fmt: skip
+        expect(result.returncode != 0 and want in result.stderr, tail(result.stderr))
+        ok(f"docker {'without its daemon' if docker else 'not installed'}: exit {result.returncode}: {tail(result.stderr, 1)}")  # fmt: skip
     result = run(world, "./tools/bazel run //images:hello_load -- --engine nerdctl")
     expect(result.returncode != 0 and "unknown engine 'nerdctl'" in result.stderr, tail(result.stderr))  # fmt: skip
     ok(f"unknown engine: exit {result.returncode}: {tail(result.stderr, 1)}")
@@ -537,8 +546,10 @@ def main(argv: list[str]) -> int:
         subprocess.run(["podman", "rmi", "--force", "hello:latest"], env=env, capture_output=True)  # fmt: skip
         for made in ("cosign.key", "cosign.pub"):
             (checkout / made).unlink(missing_ok=True)
-        if top is not None:  # the clone's Bazel server; --here leaves the user's
-            subprocess.run([str(checkout / "tools/bazel"), "shutdown"], cwd=checkout, capture_output=True)  # fmt: skip
+        if top is not None:
+            # The clone's Bazel server and output base (a new one per run, in the
+            # shared cache); --here leaves the user's alone.
+            subprocess.run([str(checkout / "tools/bazel"), "clean", "--expunge"], cwd=checkout, capture_output=True)  # fmt: skip
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
             if top is not None:

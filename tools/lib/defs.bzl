@@ -7,7 +7,8 @@ Such a test (reproducibility, release, remote cache, benchmark smoke run):
 - inherits the launcher's cache directory, whose repository and pip caches save
   downloads, and whether it runs inside the build root (nested_bazel.py);
 - runs unsandboxed (Bazel, runc, registries, nginx need the real root) and alone
-  (it starts Bazel servers and takes CPU and ports).
+  (it starts Bazel servers and takes CPU and ports), and never on a remote
+  worker: the checkout it finds through MODULE.bazel's real path is not an input.
 Put what it builds in `data`, so its cached result is dropped when that changes.
 """
 
@@ -20,7 +21,7 @@ def nested_bazel_test(name, data = [], deps = [], tags = [], **kwargs):
         name: test name.
         data: what the test builds or compares against, besides the checkout.
         deps: libraries besides checkout, nested_bazel and nested_bazel_testing.
-        tags: tags besides exclusive and no-sandbox.
+        tags: tags besides exclusive, no-remote-exec and no-sandbox.
         **kwargs: passed to pytest_test (srcs, size, args, env, ...).
     """
     pytest_test(
@@ -32,6 +33,7 @@ def nested_bazel_test(name, data = [], deps = [], tags = [], **kwargs):
         ],
         tags = tags + [
             "exclusive",
+            "no-remote-exec",
             "no-sandbox",
         ],
         deps = deps + [

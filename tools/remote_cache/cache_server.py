@@ -17,11 +17,8 @@ Modes, for the tests of a cache that misbehaves:
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -32,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from processes import free_port, parent_death_signal, port_is_busy
+
 MODES = ("ok", "read-only", "error")
-_PR_SET_PDEATHSIG = 1
 # Only what Bazel asks for: /ac/ and /cas/ followed by a sha256, under an
 # optional prefix (--remote_cache=http://host:port/PREFIX).
 _KEY = r"/(ac|cas)/[0-9a-f]{64}$"
@@ -62,23 +60,6 @@ def find_nginx() -> str:
         "./tools/bazel run //tools/remote_cache:serve; elsewhere apt-get install "
         "nginx, or set NGINX=/path/to/nginx."
     )
-
-
-def free_port() -> int:
-    """A 127.0.0.1 port nothing listens on right now (the kernel's pick)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_is_busy(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 def nginx_config(port: int, storage: Path, state: Path, mode: str) -> str:
@@ -144,12 +125,6 @@ class Traffic:
     errors: int  # any answer >= 400 other than a GET's 404
     bytes_served: int
     bytes_stored: int
-
-
-def _parent_death_signal() -> None:
-    """In the child: stop nginx if the process that started it dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class CacheServer:
@@ -234,7 +209,7 @@ class CacheServer:
             stderr=subprocess.PIPE,
             # Its own session: a terminal's Ctrl-C reaches the caller, who stops it.
             start_new_session=True,
-            preexec_fn=_parent_death_signal,
+            preexec_fn=parent_death_signal,
         )
         deadline = time.monotonic() + self._start_timeout
         while True:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cache_server import CacheServer, CacheServerError
 from nested_bazel import NestedBazelError, remove_tree
-from two_clones import TARGETS, build_clone, clone_paths, describe
+from two_clones import TARGETS, build_clone, clone_paths, describe, remote_cache
 
 BUILD_TIMEOUT = 1800  # seconds, each
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: building {' '.join(targets)} in {checkout} ...")
                 sys.stdout.flush()
                 build = build_clone(
-                    source, work, name, checkout, server.url,
+                    source, work, name, checkout, remote_cache(server.url),
                     targets=targets, user=user, timeout=BUILD_TIMEOUT,
                 )  # fmt: skip
                 builds.append(build)

@@ -2,13 +2,15 @@
 
 Each clone is a copy of the checkout (nested_bazel.copy_checkout) at its own path,
 of a different length and depth, built by its own Bazel server in an empty output
-base, with the launcher's disk cache off and `--config=remote-cache`, the
-endpoint named in an rc file as a user names it in user.bazelrc. Clone B's
-execution log says, action by action, whether it came from the cache or ran
-here; its digests must be clone A's.
+base, with the launcher's disk cache off and `--config=remote-cache` (or
+`--config=remote-exec`: see Remote), the endpoint named in an rc file as a user
+names it in user.bazelrc. Clone B's execution log says, action by action,
+whether it came from the cache, ran remotely or ran here; its digests must be
+clone A's.
 
-Shared by the measuring script (//tools/remote_cache:measure) and the test
-(//tests/remote_cache:two_clones_test).
+Shared by the measuring scripts (//tools/remote_cache:measure,
+//tools/remote_exec:measure) and the tests (//tests/remote_cache:two_clones_test,
+//tests/remote_exec:two_clones_test).
 """
 
 from __future__ import annotations
@@ -34,6 +36,22 @@ DIGEST_FLAGS = ("--remote_download_regex=.*\\.digest$",)
 
 
 @dataclass(frozen=True)
+class Remote:
+    """How a clone reaches a remote service: a --config and the line naming its endpoint."""
+
+    config: str
+    endpoint: str  # as a user writes it in user.bazelrc
+
+
+def remote_cache(url: str) -> Remote:
+    return Remote("remote-cache", f"common:remote-cache-endpoint --remote_cache={url}")
+
+
+def remote_exec(url: str) -> Remote:
+    return Remote("remote-exec", f"common:remote-exec-endpoint --remote_executor={url}")
+
+
+@dataclass(frozen=True)
 class Spawn:
     """One action execution from Bazel's JSON execution log."""
 
@@ -56,6 +74,7 @@ class CloneBuild:
     execution_seconds: float  # after loading, fetching and analysis
     summary: ProcessSummary
     digests: dict[str, str]
+    bin_dir: Path
     spawns: list[Spawn] = field(default_factory=list)
 
     @property
@@ -102,26 +121,26 @@ def build_clone(
     work: Path,
     name: str,
     checkout: Path,
-    cache_url: str,
+    remote: Remote | None,
     *,
     targets: Sequence[str] = TARGETS,
     user: str | None = None,
     timeout: float,
 ) -> CloneBuild:
-    """Copy the checkout to `checkout` and build it with the cache, from clean.
+    """Copy the checkout to `checkout` and build it with `remote`, from clean.
 
-    `user` sets $USER for Bazel: a teammate's name must not change a key either.
+    `remote` None is a local build. `user` sets $USER for Bazel: a teammate's
+    name must not change a key either.
     """
     copy_checkout(source, checkout)
     log = work / f"{name}.exec.json"
-    # The endpoint as a user names it, in an rc file (see .bazelrc).
-    endpoint = f"common:remote-cache-endpoint --remote_cache={cache_url}"
-    flags = [
-        "--config=remote-cache",
-        f"--execution_log_json_file={log}",
-        *DIGEST_FLAGS,
-    ]
-    with NestedBazel(checkout, work, name, rc_lines=[endpoint]) as nested:
+    flags = [f"--execution_log_json_file={log}", *DIGEST_FLAGS]
+    rc_lines = []
+    if remote is not None:
+        # The endpoint as a user names it, in an rc file (see .bazelrc).
+        rc_lines.append(remote.endpoint)
+        flags.insert(0, f"--config={remote.config}")
+    with NestedBazel(checkout, work, name, rc_lines=rc_lines) as nested:
         if user is not None:
             nested.env["USER"] = user
         # Loading, repository rules and analysis first (no cache covers them),
@@ -142,6 +161,7 @@ def build_clone(
         execution_seconds=finished - prepared,
         summary=result.summary,
         digests=digests_under(result.bin_dir),
+        bin_dir=result.bin_dir,
         spawns=read_execution_log(log),
     )
 

@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform as host
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import tarball
+from image_platforms import PLATFORMS, host_architecture
 
-ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}  # fmt: skip
 ENGINES = ("podman", "docker")
 
 
 def host_platform() -> str:
-    machine = host.machine()
-    return "linux/" + ARCHITECTURES.get(machine, machine)
+    """This machine's platform, e.g. linux/amd64 (the variant is left to match any)."""
+    architecture = host_architecture()
+    entry = PLATFORMS.get(architecture, {"os": "linux", "architecture": architecture})
+    return f"{entry['os']}/{entry['architecture']}"
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -80,8 +81,8 @@ def main(argv: list[str]) -> int:
         image = tarball.pick(args.layout, args.platform)
         with tempfile.TemporaryDirectory(dir=handoff, prefix="load-") as tmp:
             archive = Path(tmp) / tarball.file_name(image.platform)
-            tarball.write(args.layout, image, args.repo_tag, args.format, archive)
-            command = loader_command(args, archive, image.manifest["config"]["digest"])
+            image_id = tarball.write(args.layout, image, args.repo_tag, args.format, archive)  # fmt: skip
+            command = loader_command(args, archive, image_id)
             if handoff:
                 # The launcher removes the hand-off directory after running it.
                 kept = Path(handoff) / archive.name

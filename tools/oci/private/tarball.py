@@ -18,13 +18,11 @@ import io
 import json
 import sys
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
+from ocireader import ImageRef, Layout, OciError, Platform
+
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 FORMATS = ("docker", "oci")
 
 
@@ -32,64 +30,19 @@ class TarballError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Image:
-    """One image manifest of a layout, and its platform."""
-
-    platform: str
-    descriptor: dict
-    manifest: dict
-
-
-def _blob(layout: Path, digest: str) -> Path:
-    return layout / "blobs" / digest.replace(":", "/", 1)
-
-
-def _platform_name(platform: dict) -> str:
-    parts = [platform.get("os", ""), platform.get("architecture", "")]
-    if platform.get("variant"):
-        parts.append(platform["variant"])
-    return "/".join(parts)
-
-
-def images(layout: Path) -> list[Image]:
-    """Every image manifest of the layout, following nested indexes, once each."""
-    found: dict[str, Image] = {}
-
-    def visit(descriptors: list[dict]) -> None:
-        for descriptor in descriptors:
-            body = json.loads(_blob(layout, descriptor["digest"]).read_text())
-            if descriptor.get("mediaType") in INDEX_TYPES or "manifests" in body:
-                visit(body["manifests"])
-            elif descriptor["digest"] not in found:
-                config = json.loads(_blob(layout, body["config"]["digest"]).read_text())
-                platform = descriptor.get("platform") or {
-                    key: config[key]
-                    for key in ("os", "architecture", "variant")
-                    if key in config
-                }
-                found[descriptor["digest"]] = Image(
-                    _platform_name(platform), descriptor, body
-                )
-
+def pick(layout: Path, platform: str) -> ImageRef:
+    """The image of `layout` for `platform` (os/arch[/variant]; the variant may be left out)."""
     try:
-        visit(json.loads((layout / "index.json").read_text())["manifests"])
-    except (OSError, KeyError, ValueError) as err:
-        raise TarballError(f"{layout} is not a readable OCI layout: {err}") from err
-    return list(found.values())
+        return Layout(layout).select(Platform.parse(platform))
+    except (OciError, ValueError) as err:
+        raise TarballError(f"{err}. Choose the platform with --platform.") from err
 
 
-def pick(layout: Path, platform: str) -> Image:
-    """The image for `platform` (os/arch[/variant]; the variant may be left out)."""
-    candidates = images(layout)
-    for image in candidates:
-        if image.platform == platform or image.platform.startswith(platform + "/"):
-            return image
-    have = ", ".join(sorted(image.platform for image in candidates)) or "none"
-    raise TarballError(
-        f"{layout.name} has no image for {platform}; it has {have}. "
-        "Choose one with --platform."
-    )
+def images(layout: Path) -> list[ImageRef]:
+    try:
+        return Layout(layout).images()
+    except OciError as err:
+        raise TarballError(str(err)) from err
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None, source: Path | None = None) -> None:  # fmt: skip
@@ -112,26 +65,31 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def write(layout: Path, image: Image, repo_tags: list[str], fmt: str, output: Path) -> None:  # fmt: skip
-    """Writes `image` of `layout` to `output` as a `fmt` tarball tagged `repo_tags`."""
+def write(layout_dir: Path, ref: ImageRef, repo_tags: list[str], fmt: str, output: Path) -> str:  # fmt: skip
+    """Writes the image `ref` of the layout to `output` as a `fmt` tarball tagged
+    `repo_tags`; returns the image's ID (its config's digest)."""
     if fmt not in FORMATS:
         raise TarballError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    layout = Layout(layout_dir)
+    try:
+        image = layout.image(ref)
+    except OciError as err:
+        raise TarballError(str(err)) from err
     config = image.manifest["config"]["digest"]
-    layers = [layer["digest"] for layer in image.manifest["layers"]]
-    digests = sorted({image.descriptor["digest"], config, *layers})
+    layers = [layer.digest for layer in image.layers]
     files: dict[str, bytes | Path] = {
-        "blobs/" + d.replace(":", "/", 1): _blob(layout, d) for d in digests
+        _name(d): layout.blob_path(d) for d in {ref.digest, config, *layers}
     }
     if fmt == "docker":
         entry = {
-            "Config": "blobs/" + config.replace(":", "/", 1),
+            "Config": _name(config),
             "RepoTags": repo_tags,
-            "Layers": ["blobs/" + d.replace(":", "/", 1) for d in layers],
+            "Layers": [_name(d) for d in layers],
         }
         files["manifest.json"] = _canonical([entry])
     else:
         descriptor = {
-            key: image.descriptor[key] for key in ("mediaType", "digest", "size")
+            key: ref.descriptor[key] for key in ("mediaType", "digest", "size")
         }
         if repo_tags:
             descriptor["annotations"] = {
@@ -141,13 +99,13 @@ def write(layout: Path, image: Image, repo_tags: list[str], fmt: str, output: Pa
         files["index.json"] = _canonical(
             {
                 "schemaVersion": 2,
-                "mediaType": INDEX_TYPES[0],
+                "mediaType": INDEX_MEDIA_TYPE,
                 "manifests": [descriptor],
             }
         )
     for path in files.values():
         if isinstance(path, Path) and not path.is_file():
-            raise TarballError(f"{layout} lacks the blob {path.name}")
+            raise TarballError(f"{layout_dir} lacks the blob {path.name}")
     output.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(output, "w", format=tarfile.USTAR_FORMAT) as tar:
         for name in sorted(files):
@@ -156,11 +114,16 @@ def write(layout: Path, image: Image, repo_tags: list[str], fmt: str, output: Pa
                 _add(tar, name, source=content)
             else:
                 _add(tar, name, data=content)
+    return config
 
 
-def file_name(platform: str) -> str:
+def _name(digest: str) -> str:
+    return "blobs/" + digest.replace(":", "/", 1)
+
+
+def file_name(platform: Platform) -> str:
     """linux/arm64/v8 -> linux-arm64-v8.tar"""
-    return platform.replace("/", "-") + ".tar"
+    return str(platform).replace("/", "-") + ".tar"
 
 
 def main(argv: list[str]) -> int:

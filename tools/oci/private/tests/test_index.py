@@ -6,25 +6,15 @@ from pathlib import Path
 
 import ocilib
 import pytest
-from testlib import Layout, assert_layout_consistent, build_layer, run_tool
+from testlib import Layout, assert_layout_consistent, platform_images, run_tool
 
 REF = "org.opencontainers.image.ref.name"
 
 
 @pytest.fixture
 def images(tmp_path: Path) -> dict[str, Layout]:
-    out = {}
-    for platform in ("linux/amd64", "linux/arm64"):
-        arch = platform.split("/")[1]
-        layer = build_layer(
-            tmp_path / f"layer-{arch}", [{"path": "etc/arch", "content": f"{arch}\n"}]
-        )
-        run_tool(
-            "image", "--output", tmp_path / arch, "--platform", platform,
-            "--layer", layer.arg, "--entrypoint", '["/bin/true"]',
-        )  # fmt: skip
-        out[arch] = Layout(tmp_path / arch)
-    return out
+    built = platform_images(tmp_path, ("linux/amd64", "linux/arm64"))
+    return {arch: Layout(path) for arch, path in built.items()}
 
 
 def test_nested_index_and_platform_refs(

@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from testlib import PRIVATE, Layout, build_layer, run_tool
+from testlib import PRIVATE, platform_images, run_tool, tool_env
 
 LOAD_SH = PRIVATE / "load.sh"
 DOCKER_DOWN = (
@@ -28,18 +28,10 @@ DOCKER_DOWN = (
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
     """A two-platform layout as oci_image_index writes it."""
-    images = []
-    for platform in ("linux/amd64", "linux/arm64/v8"):
-        arch = platform.split("/")[1]
-        layer = build_layer(
-            tmp_path / f"layer-{arch}", [{"path": "etc/arch", "content": f"{arch}\n"}]
-        )
-        run_tool(
-            "image", "--output", tmp_path / arch, "--platform", platform,
-            "--layer", layer.arg, "--entrypoint", '["/bin/true"]',
-        )  # fmt: skip
-        images += ["--image", tmp_path / arch]
-    run_tool("index", "--output", tmp_path / "multi", *images)
+    built = platform_images(tmp_path, ("linux/amd64", "linux/arm64/v8"))
+    run_tool("index", "--output", tmp_path / "multi", *(
+        arg for path in built.values() for arg in ("--image", path)
+    ))  # fmt: skip
     return tmp_path / "multi"
 
 
@@ -103,10 +95,10 @@ def test_missing_platform_names_what_there_is(tmp_path: Path, index: Path) -> No
         "tarball", "--layout", index, "--output", tmp_path / "x.tar",
         "--platform", "linux/riscv64", ok=False,
     )  # fmt: skip
-    assert "has no image for linux/riscv64; it has linux/amd64, linux/arm64/v8" in (
+    assert "0 images for linux/riscv64; it has: linux/amd64, linux/arm64/v8" in (
         result.stderr
     )
-    assert "--platform" in result.stderr
+    assert "Choose the platform with --platform" in result.stderr
     assert not (tmp_path / "x.tar").exists()
 
 
@@ -240,7 +232,7 @@ def run_load_py(tmp_path: Path, index: Path, *args: str, env: dict[str, str]) ->
     return subprocess.run(
         [sys.executable, str(PRIVATE / "load.py"), "--layout", str(index),
          "--loader", str(LOAD_SH), "--repo-tag", "hello:latest", *args],
-        cwd=tmp_path, env={"PYTHONPATH": str(PRIVATE), **env},
+        cwd=tmp_path, env=tool_env(**env),
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 

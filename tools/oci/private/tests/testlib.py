@@ -240,3 +240,19 @@ def require_tool(name: str, package: str | None = None) -> str:
     if path is None:
         pytest.skip(f"{name} not installed (apt-get install {package or name})")
     return path
+
+
+def platform_images(directory: Path, platforms: tuple[str, ...]) -> dict[str, Path]:
+    """One small image layout per platform (its /etc/arch names it), by architecture."""
+    out = {}
+    for platform in platforms:
+        arch = platform.split("/")[1]
+        layer = build_layer(
+            directory / f"layer-{arch}", [{"path": "etc/arch", "content": f"{arch}\n"}]
+        )
+        run_tool(
+            "image", "--output", directory / arch, "--platform", platform,
+            "--layer", layer.arg, "--entrypoint", '["/bin/true"]',
+        )  # fmt: skip
+        out[arch] = directory / arch
+    return out
