@@ -1,5 +1,20 @@
 """py_slim_runtime: the part of Debian's Python runtime one service needs."""
 
+load("//platforms:platforms.bzl", "ARCHES")
+
+def _arch_platform_impl(_settings, attr):
+    return {"//command_line_option:platforms": [str(Label(ARCHES[attr.arch]))]}
+
+# The runtime is for `arch`, whatever platform the build is for: `app` (whose
+# extension modules decide which libraries are kept) is built for it too, so
+# `bazel build //images:all` on an amd64 machine still reads aarch64 wheels
+# for the arm64 runtime.
+_arch_platform = transition(
+    implementation = _arch_platform_impl,
+    inputs = [],
+    outputs = ["//command_line_option:platforms"],
+)
+
 def _app_tars(target):
     """The tars a target makes, in order: py_image_layers' are its layer blobs
     (third-party, then first-party), as the image stacks them."""
@@ -102,8 +117,10 @@ library as a tar (output group `pyc`), `report` (every kept path and why) and
         "app": attr.label_list(
             mandatory = True,
             allow_files = [".tar", ".tar.gz", ".tgz"],
-            doc = "The service's layers for the image's platform: a py_image_layers target (or tars); the libraries their ELF files need are kept.",
+            cfg = _arch_platform,
+            doc = "The service's layers (built here for `arch`'s platform): a py_image_layers target (or tars); the libraries their ELF files need are kept.",
         ),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         "probe_app": attr.label_list(
             mandatory = True,
             allow_files = [".tar", ".tar.gz", ".tgz"],
