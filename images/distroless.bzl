@@ -5,12 +5,14 @@ package group (see debian_packages.toml), as Google's distroless builds them:
 
     static         base-files, netbase, tzdata, media-types, CA bundle, accounts, /tmp, /home/nonroot
     cc             + libc6, libssl, libgcc, libstdc++ ...
-    python3        + the Python 3.13 runtime, python3 symlinks, precompiled standard library
+    python3        + the Python 3.13 runtime, python3 symlinks, precompiled standard library,
+                     /etc/ld.so.cache (ctypes.util.find_library, libraries loaded by name)
     python3_debug  + busybox at /busybox (a shell: debug only)
 """
 
 load("@debian//:packages.bzl", "PACKAGES")
 load("//tools/debian:defs.bzl", "ca_bundle", "dpkg_status")
+load("//tools/ldconfig:defs.bzl", "ld_so_cache")
 load("//tools/oci:defs.bzl", "oci_image", "oci_layer", "tar_pyc")
 load(":config.bzl", "BUILD_TIME_ONLY", "BUSYBOX_APPLETS", "DEBIAN_EXCLUDES", "NONROOT", "PYTHON", "PYTHON_PYC_EXCLUDES", "PYTHON_STDLIB")
 
@@ -76,9 +78,18 @@ def distroless_bases(arch):
         tars = [":cc_layer_" + arch],
     )
 
+    # What ldconfig would write at install time (maintainer scripts never run
+    # here): every library of the static, cc and python3 packages, for
+    # ctypes.util.find_library (which runs ldconfig -p) and dlopen by name.
+    ld_so_cache(
+        name = "ld_so_cache_" + arch,
+        arch = arch,
+        tars = ["@debian//{}:{}".format(arch, p) for group in ("static", "cc", "python3") for p in _installed(arch, group)],
+    )
     _package_layer(
         name = "python3_layer_" + arch,
         arch = arch,
+        files = {":ld_so_cache_" + arch: "/etc/ld.so.cache"},
         group = "python3",
         symlinks = {
             "/usr/bin/python3": PYTHON,

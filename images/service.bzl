@@ -1,8 +1,9 @@
 """service_images: every image of one service of the table (services.bzl), for every platform."""
 
 load("//platforms:platforms.bzl", "arch_select")
+load("//tools/abi_check:defs.bzl", "abi_check")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
-load(":config.bzl", "ARCHES", "NONROOT", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
+load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
 load(":service_table.bzl", "VARIANTS")
 load(":slim.bzl", "python3_slim_bases")
 
@@ -25,7 +26,7 @@ def service_images(service):
     port = service.port
     py_image_layers(
         name = name + "_layers",
-        binary = service.binary,
+        library = service.library,
     )
     env = {
         "PYTHONPATH": "/app:/app/site-packages",
@@ -45,7 +46,7 @@ def service_images(service):
     for variant, base in VARIANTS.items():
         image = name + variant
         oci_image(
-            name = image + "_image",
+            name = image + "_image_unchecked",
             base = _per_arch(base.format(name = name)),
             tars = [":" + name + "_layers"],
             # No shell: python runs the module directly.
@@ -57,6 +58,15 @@ def service_images(service):
             stamp_created = "{STABLE_BUILD_TIME}" if service.stamp_labels else "",
             user = NONROOT,
             workdir = "/app",
+        )
+
+        # The image as it ships: building it (or anything that uses it) runs
+        # the ABI check, which fails the build on an ELF file that would not
+        # load on the image's platform.
+        abi_check(
+            name = image + "_image",
+            image = ":" + image + "_image_unchecked",
+            ignore = ABI_CHECK_IGNORE,
         )
         oci_image_index(
             name = image,

@@ -1,6 +1,6 @@
 """The schema of the table of services (services.bzl), and what is derived from it.
 
-    service(name, binary, module, port, labels, ...)   one entry, checked
+    service(name, library, module, port, labels, ...)   one entry, checked
     request(method, path, status, ...)                 a request that exercises it
     VARIANTS                                           the images of every service
     service_image_names(services)                      every image, checked for clashes
@@ -33,7 +33,7 @@ def _check_strings(where, field, value):
     if type(value) != "dict" or [v for kv in value.items() for v in kv if type(v) != "string"]:
         fail("{}: {} must be a dict of strings, got {}".format(where, field, repr(value)))
 
-def request(method, path, status, json = None, headers = {}, body = None):
+def request(method, path, status, json = None, headers = {}, body = None, content_type = None):
     """One request a service answers, and the answer it must give.
 
     The slim build sends METHOD PATH to the service while recording what it
@@ -48,6 +48,8 @@ def request(method, path, status, json = None, headers = {}, body = None):
             None to check only the status and the headers.
         headers: headers the answer must carry, with these values.
         body: the request body the smoke test sends, or None for none.
+        content_type: the Content-Type the smoke test sends with the body,
+            e.g. "application/json", or None for none.
     Returns:
         The request, as a dict (it is written into the smoke tests' JSON).
     """
@@ -61,8 +63,11 @@ def request(method, path, status, json = None, headers = {}, body = None):
     _check_strings(where, "headers", headers)
     if body != None and type(body) != "string":
         fail("{}: body must be a string or None".format(where))
+    if content_type != None and (type(content_type) != "string" or body == None):
+        fail("{}: content_type must be a string, and needs a body to describe".format(where))
     return {
         "body": body,
+        "content_type": content_type,
         "headers": headers,
         "json": json,
         "method": method,
@@ -70,13 +75,16 @@ def request(method, path, status, json = None, headers = {}, body = None):
         "status": status,
     }
 
-def service(name, binary, module, port, labels, requests, routes, stamp_labels = {}):
+def service(name, library, module, port, labels, requests, routes, stamp_labels = {}):
     """One entry of the table: a service and everything that is particular to it.
 
     Args:
         name: the service's name, which names its images (NAME, NAME_debug,
             NAME_slim) and their repositories in a registry; lower case, digits, _.
-        binary: its py_binary, e.g. "//services/hello".
+        library: its py_library, what the images ship (taken for each image's
+            platform, so compiled dependencies are the platform's own), e.g.
+            "//services/hello:hello_lib". Its py_binary (`bazel run
+            //services/NAME`) is the service's own business.
         module: the package `python -m` runs in the images, e.g. "hello"; it
             names the service at run time (the Server header, the
             MODULE_build_info metric), so it is what main.run is given.
@@ -98,8 +106,8 @@ def service(name, binary, module, port, labels, requests, routes, stamp_labels =
     where = "service {}".format(repr(name))
     if type(name) != "string" or not _only(name, _NAME_CHARS) or name[0] in "0123456789_":
         fail("{}: name must be lower case letters, digits and _, starting with a letter".format(where))
-    if type(binary) != "string" or not (binary.startswith("//") or binary.startswith("@")):
-        fail("{}: binary must be the label of its py_binary, e.g. \"//services/{}\"".format(where, name))
+    if type(library) != "string" or not (library.startswith("//") or library.startswith("@")):
+        fail("{}: library must be the label of its py_library, e.g. \"//services/{}:{}_lib\"".format(where, name, name))
     if type(module) != "string" or not _only(module, _MODULE_CHARS) or [p for p in module.split(".") if not p or p[0] in "0123456789"]:
         fail("{}: module must be a Python package name, e.g. \"{}\"".format(where, name))
     if type(port) != "int" or port < 1 or port > 65535:
@@ -112,7 +120,7 @@ def service(name, binary, module, port, labels, requests, routes, stamp_labels =
         fail("{}: routes must be a list of paths, e.g. [\"/\"]".format(where))
     return struct(
         name = name,
-        binary = binary,
+        library = library,
         module = module,
         port = port,
         labels = labels,

@@ -18,10 +18,13 @@ _NOT_GET = {"detail": "this path allows GET, HEAD", "error": "method_not_allowed
 def _bad_request(detail):
     return {"detail": detail, "error": "bad_request"}
 
+# What items' smoke tests store: non-ASCII, which orjson writes as it is.
+_LAMP = {"name": "Zoë's lamp", "price": "19.99", "tags": ["light"]}
+
 SERVICES = [
     service(
         name = "hello",
-        binary = "//services/hello",
+        library = "//services/hello:hello_lib",
         module = "hello",
         port = 8080,
         labels = {
@@ -48,6 +51,35 @@ SERVICES = [
             request("GET", "/?name=" + "x" * 65, 400, json = _bad_request("query parameter 'name' must be at most 64 characters")),
             request("POST", "/", 405, json = _NOT_GET, headers = {"Allow": "GET, HEAD"}, body = ""),
             request("DELETE", "/", 405, json = _NOT_GET, headers = {"Allow": "GET, HEAD"}),
+        ],
+    ),
+    service(
+        name = "items",
+        library = "//services/items:items_lib",
+        module = "items",
+        port = 8080,
+        labels = {
+            "org.opencontainers.image.licenses": "Apache-2.0",
+            "org.opencontainers.image.revision": "unknown",
+            "org.opencontainers.image.source": SOURCE_URL,
+            "org.opencontainers.image.title": "items",
+            "org.opencontainers.image.version": "0.0.0-dev",
+        },
+        stamp_labels = {
+            "org.opencontainers.image.revision": "{STABLE_GIT_REVISION}",
+            "org.opencontainers.image.version": "{STABLE_VERSION}",
+        },
+        routes = ["/items", "/items/{item_id}"],
+        # In this order: the valid POST stores item 1. pydantic-core validates
+        # each body and orjson writes each answer, both compiled, for the
+        # image's platform (arm64's under qemu-user in the smoke tests).
+        requests = [
+            request("POST", "/items", 201, json = dict(id = 1, **_LAMP), headers = {"Location": "/items/1"}, body = json.encode(_LAMP), content_type = "application/json"),
+            request("GET", "/items/1", 200, json = dict(id = 1, **_LAMP)),
+            request("GET", "/items/2", 404, json = {"detail": "no item '2'", "error": "not_found"}),
+            request("POST", "/items", 422, body = json.encode({"colour": "red", "name": "", "price": "-1"}), content_type = "application/json"),
+            request("POST", "/items", 415, json = {"detail": "the body must be application/json", "error": "unsupported_media_type"}, body = "name=lamp", content_type = "application/x-www-form-urlencoded"),
+            request("GET", "/items/abc", 404, json = {"detail": "no item 'abc'", "error": "not_found"}),
         ],
     ),
 ]

@@ -17,7 +17,10 @@ def smoke_tests(service):
 
     The test reads what to ask the service, and what it must answer, from
     NAME_smoke.json: the service's entry in the table (module, port, routes,
-    requests), written here.
+    requests), written here. NAME_smoke_test.py, if there is one, holds what
+    only that service's answers need checked beyond the table (items: the
+    details of pydantic's 422); it runs after smoke_test.py, on a container
+    of its own.
 
     Args:
         service: the service's entry in the table (images/services.bzl).
@@ -36,6 +39,7 @@ def smoke_tests(service):
             indent = "  ",
         ), ""],
     )
+    own = native.glob([service.name + "_smoke_test.py"], allow_empty = True)
     for variant in VARIANTS:
         image = service.name + variant
         for platform in PLATFORMS:
@@ -43,7 +47,7 @@ def smoke_tests(service):
             pytest_test(
                 name = "{}_{}_test".format(image, platform),
                 size = "medium",
-                srcs = ["smoke_test.py"],
+                srcs = ["smoke_test.py"] + own,
                 data = [
                     ":" + facts,
                     "//images:" + image,

@@ -81,15 +81,22 @@ class Service:
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     def request(
-        self, path: str, method: str = "GET", body: bytes | None = None
+        self,
+        path: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        content_type: str | None = None,
     ) -> Reply:
         """One request with its own X-Request-ID, recorded in `sent`."""
         request_id = f"smoke-{PLATFORM}-{next(self._ids)}"
+        sent_headers = {"X-Request-ID": request_id}
+        if content_type is not None:
+            sent_headers["Content-Type"] = content_type
         try:
             status, headers, data = self.container.exec_http(
                 path,
                 method=method,
-                headers={"X-Request-ID": request_id},
+                headers=sent_headers,
                 body=body,
                 timeout=REQUEST_TIMEOUT,
             )
@@ -181,7 +188,9 @@ def request_line(row: dict[str, Any]) -> str:
 @pytest.mark.parametrize("row", SERVICE["requests"], ids=request_line)
 def test_answers_as_its_table_entry_says(service: Service, row: dict[str, Any]) -> None:
     body = None if row["body"] is None else row["body"].encode("utf-8")
-    reply = service.request(row["path"], method=row["method"], body=body)
+    reply = service.request(
+        row["path"], method=row["method"], body=body, content_type=row["content_type"]
+    )
     if row["json"] is None:
         assert (
             reply.status == row["status"]

@@ -96,6 +96,7 @@ def service_structure_tests(service, configs):
     own = native.glob([service.name + ".yaml"], allow_empty = True)
     for variant in VARIANTS:
         image = service.name + variant
+        own_variant = native.glob([image + ".yaml"], allow_empty = True) if variant else []
         write_file(
             name = image + "_structure",
             out = image + "_structure.json",
@@ -105,7 +106,7 @@ def service_structure_tests(service, configs):
             container_structure_test(
                 name = "{}_linux_{}_test".format(image, arch),
                 size = "medium",
-                configs = [":{}_structure".format(image), "service.yaml"] + own + configs[variant],
+                configs = [":{}_structure".format(image), "service.yaml"] + own + configs[variant] + own_variant,
                 image = "//images:" + image,
                 platform = p["platform"],
                 # commandTests run in runc containers, which need real root: no sandbox,

@@ -26,7 +26,7 @@ TIMEOUT = 600
 GREET = """
 SERVICES.append(service(
     name = "greet",
-    binary = "//services/hello",
+    library = "//services/hello:hello_lib",
     module = "hello",
     port = 8081,
     labels = {"org.opencontainers.image.title": "greet"},
@@ -90,6 +90,7 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
         "requests": [
             {
                 "body": None,
+                "content_type": None,
                 "headers": {},
                 "json": {"greeting": "hi"},
                 "method": "GET",

@@ -43,10 +43,35 @@ IMAGES = {
     "hello_slim": "images/hello_slim",
     # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
     "hello_nopyc": "tools/bench/hello_nopyc",
+    # The second service: compiled dependencies (pydantic-core, orjson).
+    "items": "images/items",
+    "items_debug": "images/items_debug",
+    "items_slim": "images/items_slim",
 }
-SIZE_VARIANTS = ("hello", "hello_debug", "hello_slim", "hello_nopyc")
-COLD_START_VARIANTS = ("hello", "hello_nopyc", "hello_slim", "hello_debug")
-LOAD_VARIANTS = ("hello", "hello_slim")
+SIZE_VARIANTS = (
+    "hello",
+    "hello_debug",
+    "hello_slim",
+    "hello_nopyc",
+    "items",
+    "items_debug",
+    "items_slim",
+)
+COLD_START_VARIANTS = (
+    "hello",
+    "hello_nopyc",
+    "hello_slim",
+    "hello_debug",
+    "items",
+    "items_slim",
+)
+LOAD_VARIANTS = ("hello", "hello_slim", "items")
+# Image -> the image of hello it is compared with for shared layers.
+SHARED_WITH_HELLO = {
+    "items": "hello",
+    "items_debug": "hello_debug",
+    "items_slim": "hello_slim",
+}
 ARCHES = list(ARCHITECTURES)
 REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
 
@@ -187,6 +212,7 @@ def run(
     }
     log("sizes")
     results["sizes"] = sizes.measure({v: layouts[v] for v in SIZE_VARIANTS})
+    results["shared_layers"] = sizes.shared_layers(results["sizes"], SHARED_WITH_HELLO)
     log("compression levels")
     results["compression"] = compression.measure(layouts["hello"], "linux/amd64")
     log("cold start")

@@ -82,6 +82,14 @@ def test_sizes(results: dict[str, Any]) -> None:
             # /app itself once the service and its library are both there.
             assert (first_party["directory"] + "/").startswith("/app/"), where
             assert first_party["directory"] != third_party["directory"], where
+    shared = results["shared_layers"]
+    assert set(shared) == set(bench.SHARED_WITH_HELLO)
+    for image, platforms in shared.items():
+        assert set(platforms) == {"linux/amd64", "linux/arm64"}, image
+        for count in platforms.values():
+            # The static base at least; never the service's own layers.
+            assert 1 <= count["shared"] < count["layers"], (image, count)
+            assert 0 < count["shared_compressed_bytes"] < count["compressed_bytes"]
     levels = results["compression"]["levels"]
     assert [level["level"] for level in levels] == [1, 6, 9]
     for level in levels:

@@ -36,6 +36,12 @@ from stats import summary
 # Load runs natively, on the amd64 image.
 REF = ref("amd64")
 PATH = "/"
+# Images loaded on another path, and the requests that make it answer 200
+# first: items answers GET /items/1 (its model and orjson) once it is created.
+PATHS = {"items": "/items/1"}
+SEEDS = {
+    "items": [("POST", "/items", b'{"name": "bench", "price": "1.00", "tags": ["a"]}')]
+}
 CONTAINER_PORT = 8080
 READY_TIMEOUT = 30.0
 SETTLE_SECONDS = 1.0
@@ -201,6 +207,17 @@ def container_service(name: str, layout: Path, work: Path) -> Iterator[Target]:
         with Container(bundle, env=env, name=f"bench-{name}") as container:
             container.start()
             container.wait_http("/readyz", timeout=READY_TIMEOUT)
+            for method, path, body in SEEDS.get(name, []):
+                status, _, answer = container.exec_http(
+                    path,
+                    method=method,
+                    headers={"Content-Type": "application/json"},
+                    body=body,
+                )
+                if status >= 300:
+                    raise BenchError(
+                        f"{name}: {method} {path} answered {status}: {answer!r}"
+                    )
             pid = container.pid
             version = container.exec(
                 [container.image.entrypoint[0], "-c", _PYTHON_VERSION], timeout=30
@@ -212,7 +229,7 @@ def container_service(name: str, layout: Path, work: Path) -> Iterator[Target]:
                 name,
                 pid,
                 [nsenter, f"--net=/proc/{pid}/ns/net", "--"],
-                f"http://127.0.0.1:{CONTAINER_PORT}{PATH}",
+                f"http://127.0.0.1:{CONTAINER_PORT}{PATHS.get(name, PATH)}",
                 version.stdout.strip() or "unknown",
             )
     finally:
@@ -266,7 +283,9 @@ def measure(
     return {
         "method": (
             f"wrk -t{options.threads} -c{options.connections} -d{options.seconds}s"
-            f" --latency GET {PATH}; {options.rounds} rounds, interleaved, after one"
+            f" --latency GET {PATH} ("
+            + ", ".join(f"{name}: GET {path}" for name, path in PATHS.items())
+            + f"); {options.rounds} rounds, interleaved, after one"
             f" {options.warmup_seconds} s warm-up per target; medians over rounds"
         ),
         "targets": results,

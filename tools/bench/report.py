@@ -199,6 +199,18 @@ def markdown(results: dict[str, Any]) -> str:
                     f" {_mb(layer['compressed_bytes'])} |"
                     f" {_mb(layer['uncompressed_bytes'])} |"
                 )
+    add(
+        "\nLayers each items image shares with hello's (same digest: stored and pulled once):\n"
+    )
+    add("| image | platform | with | shared layers | shared compressed MB |")
+    add("| --- | --- | --- | ---: | ---: |")
+    for image, platforms in results["shared_layers"].items():
+        for platform, count in platforms.items():
+            add(
+                f"| {image} | {platform} | {count['with']} |"
+                f" {count['shared']} of {count['layers']} |"
+                f" {_mb(count['shared_compressed_bytes'])} of {_mb(count['compressed_bytes'])} |"
+            )
     comp = results["compression"]
     add(
         f"\nCompression of {comp['image']} {comp['platform']}"

@@ -92,3 +92,24 @@ def layer_digests(layout: Path) -> dict[str, list[str]]:
 def measure(layouts: dict[str, Path]) -> dict[str, Any]:
     """{variant: {platform: sizes}} for every layout."""
     return {name: image_sizes(path) for name, path in layouts.items()}
+
+
+def shared_layers(
+    measured: dict[str, Any], pairs: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """{image: {platform: counts}}: how many of its layers (and bytes) are
+    layers of the image it is paired with (the same digest: pulled and
+    stored once)."""
+    result: dict[str, dict[str, Any]] = {}
+    for image, other in pairs.items():
+        for platform, size in measured[image].items():
+            theirs = {layer["digest"] for layer in measured[other][platform]["layers"]}
+            shared = [layer for layer in size["layers"] if layer["digest"] in theirs]
+            result.setdefault(image, {})[platform] = {
+                "with": other,
+                "shared": len(shared),
+                "layers": len(size["layers"]),
+                "shared_compressed_bytes": sum(x["compressed_bytes"] for x in shared),
+                "compressed_bytes": sum(x["compressed_bytes"] for x in size["layers"]),
+            }
+    return result

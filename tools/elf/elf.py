@@ -101,6 +101,9 @@ class Elf:
     needed: tuple[str, ...]  # DT_NEEDED, in order.
     search_path: tuple[str, ...]  # DT_RUNPATH, else DT_RPATH, split at ":".
     soname: str | None = None  # DT_SONAME.
+    # search_path is DT_RPATH (the file has no DT_RUNPATH): ld.so searches it
+    # before LD_LIBRARY_PATH, and DT_RUNPATH after.
+    search_path_is_rpath: bool = False
     version_needs: tuple[VersionNeed, ...] = ()  # DT_VERNEED, in file order.
     # DT_VERDEF, without the base entry (which names the file itself).
     version_defs: tuple[str, ...] = ()
@@ -149,7 +152,8 @@ def parse(data: bytes, where: str) -> Elf:
     if not dynamic:
         return Elf(machine, interpreter, (), ())  # Statically linked.
     tables = _Tables(data, segments, _dynamic_entries(data, dynamic[0], where), where)
-    paths = tables.strings(DT_RUNPATH) or tables.strings(DT_RPATH)
+    runpaths = tables.strings(DT_RUNPATH)
+    paths = runpaths or tables.strings(DT_RPATH)
     sonames = tables.strings(DT_SONAME)
     return Elf(
         machine=machine,
@@ -158,6 +162,7 @@ def parse(data: bytes, where: str) -> Elf:
         # DT_RPATH counts only without DT_RUNPATH.
         search_path=tuple(d for p in paths for d in p.split(":") if d),
         soname=sonames[0] if sonames else None,
+        search_path_is_rpath=bool(paths) and not runpaths,
         version_needs=tables.version_needs(),
         version_defs=tables.version_defs(),
     )

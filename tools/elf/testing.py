@@ -1,4 +1,5 @@
 """Tiny ELF64 little-endian files for tests: only what the dynamic loader reads.
+And roots made of them (make_tar, make_root).
 
     make_elf(needed=("libc.so.6",), interp="/lib64/ld-linux-x86-64.so.2",
              version_needs=[("libc.so.6", "GLIBC_2.34")])
@@ -11,11 +12,15 @@ the program headers. No section headers, as a stripped file may have none.
 
 from __future__ import annotations
 
+import io
 import struct
+import tarfile
+from collections.abc import Callable
 
 from elf import (
     DT_NEEDED,
     DT_NULL,
+    DT_RPATH,
     DT_RUNPATH,
     DT_SONAME,
     DT_STRTAB,
@@ -30,6 +35,8 @@ from elf import (
     VER_FLG_BASE,
     VER_FLG_WEAK,
 )
+
+from rootfs import RootFs
 
 _HEADER_SIZE, _PHDR_SIZE = 64, 56
 
@@ -86,6 +93,7 @@ def make_elf(
     interp: str | None = None,
     runpath: str | None = None,
     machine: int = EM_X86_64,
+    rpath: str | None = None,
     vaddr: int = 0x400000,
     soname: str | None = None,
     version_needs: list[tuple[str, str] | tuple[str, str, bool]] | None = None,
@@ -97,6 +105,8 @@ def make_elf(
     entries = [(DT_NEEDED, strings.add(name)) for name in needed]
     if runpath is not None:
         entries.append((DT_RUNPATH, strings.add(runpath)))
+    if rpath is not None:
+        entries.append((DT_RPATH, strings.add(rpath)))
     if soname is not None:
         entries.append((DT_SONAME, strings.add(soname)))
     verneed, verneed_count = _verneed(strings, version_needs or [])
@@ -133,3 +143,38 @@ def make_elf(
     data = header + phdrs + interp_bytes + strings.data
     data += bytes(verneed_off - len(data)) + verneed + verdef
     return data + bytes(dyn_off - len(data)) + dyn
+
+
+def make_tar(entries: list[tuple[str, object]]) -> bytes:
+    """(name, bytes) a file; (name, "->target") a symlink; (name, "=>target") a
+    hardlink; (name, None) a directory."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, value in entries:
+            info = tarfile.TarInfo(name)
+            if value is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(value, str) and value.startswith("->"):
+                info.type, info.linkname = tarfile.SYMTYPE, value[2:]
+                tar.addfile(info)
+            elif isinstance(value, str) and value.startswith("=>"):
+                info.type, info.linkname = tarfile.LNKTYPE, value[2:]
+                tar.addfile(info)
+            else:
+                assert isinstance(value, bytes)
+                info.size, info.mode = len(value), 0o644
+                tar.addfile(info, io.BytesIO(value))
+    return buffer.getvalue()
+
+
+def make_root(
+    *layers: list[tuple[str, object]],
+    keep: Callable[[str, bytes], bool] = lambda path, head: True,
+) -> RootFs:
+    """A RootFs of make_tar layers, applied in order."""
+    root = RootFs()
+    for number, entries in enumerate(layers):
+        with tarfile.open(fileobj=io.BytesIO(make_tar(entries))) as tar:
+            root.apply(tar, number, keep)
+    return root

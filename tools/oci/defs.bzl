@@ -12,10 +12,14 @@ load("//tools/oci/private:image_index.bzl", _oci_image_index = "oci_image_index"
 load("//tools/oci/private:layer.bzl", _oci_layer = "oci_layer")
 load("//tools/oci/private:load.bzl", _oci_load = "oci_load")
 load("//tools/oci/private:platform_image.bzl", _oci_platform_image = "oci_platform_image")
+load("//tools/oci/private:providers.bzl", _OciImageInfo = "OciImageInfo")
 load("//tools/oci/private:push.bzl", _oci_push = "oci_push")
 load("//tools/oci/private:push_all.bzl", _oci_push_all = "oci_push_all")
 load("//tools/oci/private:py_image_layers.bzl", _py_image_layers = "py_image_layers")
 load("//tools/oci/private:tar_pyc.bzl", _tar_pyc = "tar_pyc")
+
+# What an oci_image provides, for rules that check or wrap one (//tools/abi_check).
+OciImageInfo = _OciImageInfo
 
 oci_image = _oci_image
 oci_image_index = _oci_image_index

@@ -71,9 +71,11 @@ class Harness:
         method: str = "GET",
         query: str = "",
         headers: dict[str, str] | None = None,
+        body: bytes | None = None,
         **extra: str,
     ) -> Reply:
-        return call(self.app, make_environ(path, method, query, headers, **extra))
+        environ = make_environ(path, method, query, headers, body, **extra)
+        return call(self.app, environ)
 
 
 def make_environ(
@@ -81,8 +83,11 @@ def make_environ(
     method: str = "GET",
     query: str = "",
     headers: dict[str, str] | None = None,
+    body: bytes | None = None,
     **extra: str,
 ) -> dict[str, object]:
+    """A WSGI environ; with `body`, its wsgi.input and CONTENT_LENGTH (a
+    Content-Type header becomes CONTENT_TYPE, as servers pass it)."""
     environ: dict[str, object] = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -90,7 +95,13 @@ def make_environ(
         "REMOTE_ADDR": "192.0.2.7",
     }
     for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
+        if name.lower() in ("content-type", "content-length"):
+            environ[name.upper().replace("-", "_")] = value
+        else:
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+    if body is not None:
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ.setdefault("CONTENT_LENGTH", str(len(body)))
     environ.update(extra)
     setup_testing_defaults(environ)
     return environ

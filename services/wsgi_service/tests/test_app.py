@@ -140,6 +140,56 @@ def test_wrong_method_is_405_with_allow(
     assert reply.json()["error"] == "method_not_allowed"
 
 
+def test_a_route_answers_the_methods_it_names(harness: Harness) -> None:
+    reply = harness.request("/echo", method="POST", body=b"12345")
+    assert (reply.status, reply.json()) == (200, {"received": 5})
+    for method in ("GET", "HEAD", "PUT"):
+        reply = harness.request("/echo", method=method)
+        assert (reply.status, reply.headers["allow"]) == (405, "POST"), method
+        if method != "HEAD":
+            assert reply.json()["detail"] == "this path allows POST"
+    assert harness.request("/things/x", method="DELETE").status == 200
+    reply = harness.request("/things/x", method="POST")
+    assert reply.headers["allow"] == "GET, HEAD, DELETE"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "params"),
+    [
+        ("/things/abc", 200, {"name": "abc"}),
+        ("/things/%7Bname%7D", 200, {"name": "%7Bname%7D"}),
+        ("/things/", 404, None),
+        ("/things/a/b", 404, None),
+        ("/things", 404, None),
+        ("/things/{name}", 200, {"name": "{name}"}),
+    ],
+)
+def test_template_routes_match_one_segment(
+    harness: Harness, path: str, status: int, params: dict | None
+) -> None:
+    reply = harness.request(path)
+    assert reply.status == status
+    if params is not None:
+        assert reply.json() == params
+
+
+def test_template_routes_are_counted_by_template(harness: Harness) -> None:
+    for name in ("a", "b", "c"):
+        harness.request(f"/things/{name}")
+    assert (
+        harness.sample("http_requests_total", route="/things/{name}", status="200") == 3
+    )
+    records = [r for r in harness.log_records() if r["msg"] == "request"]
+    assert [r["path"] for r in records] == ["/things/a", "/things/b", "/things/c"]
+    assert {r["route"] for r in records} == {"/things/{name}"}
+
+
+def test_request_body_reads_content_length_bytes(harness: Harness) -> None:
+    reply = harness.request("/echo", method="POST", body=b"abcdef", CONTENT_LENGTH="3")
+    assert reply.json() == {"received": 3}
+    assert harness.request("/echo", method="POST").json() == {"received": 0}
+
+
 def test_unknown_path_with_wrong_method_is_404(harness: Harness) -> None:
     assert harness.request("/nope", method="POST").status == 404
 

@@ -313,3 +313,10 @@ def test_a_real_library_cut_short_is_an_error(tmp_path: Path) -> None:
     data = path.read_bytes()
     with pytest.raises(elf.ElfError, match="beyond the end of the file"):
         elf.parse(data[: len(data) // 2], "libz.so.1")
+
+
+def test_rpath_is_the_search_path_only_without_runpath() -> None:
+    rpath = elf.parse(make_elf(rpath="/opt/lib"), "x")
+    assert (rpath.search_path, rpath.search_path_is_rpath) == (("/opt/lib",), True)
+    both = elf.parse(make_elf(runpath="/run", rpath="/opt/lib"), "x")
+    assert (both.search_path, both.search_path_is_rpath) == (("/run",), False)

@@ -1,21 +1,8 @@
-"""py_image_layers: a py_binary as image layers split by how often they change."""
+"""py_image_layers: a py_library as image layers split by how often they change."""
 
 load("@rules_python//python:defs.bzl", "PyInfo")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "image_path", "run_layer_tool")
 load(":providers.bzl", "OciLayerInfo")
-
-def _host_platform_impl(_settings, _attr):
-    return {"//command_line_option:platforms": ["@local_config_platform//:host"]}
-
-# Python sources are the same on every platform, and @pypi installs wheels for
-# the build machine: the binary is analysed for the host, so the layers (and
-# their digests) are shared by every platform's image, and py_binary needs no
-# C++ toolchain for the target platform.
-_host_platform = transition(
-    implementation = _host_platform_impl,
-    inputs = [],
-    outputs = ["//command_line_option:platforms"],
-)
 
 def _runfiles_path(f):
     """Path of a file inside the runfiles tree: "_main/services/..." or "<repo>/...". """
@@ -69,35 +56,44 @@ def _layer_for(ctx, name, files, destination_dir):
     # Origins are the source files, so two layers holding the same file agree.
     return layer, {prefix + "/" + rel: str(f.owner) for f, rel in files}
 
-def _py_image_layers_impl(ctx):
-    binary = ctx.attr.binary[0]
-    roots = binary[PyInfo].imports.to_list()
-    first_party = []
-    third_party = []
+def _is_compiled(f):
+    """A shared object: an extension module or a library a wheel bundles."""
+    return f.extension == "so" or ".so." in f.basename
 
-    # The binary's own launcher needs Bazel's runfiles tree: the image runs
-    # `python -m` instead.
-    launcher = binary[DefaultInfo].files_to_run.executable
-    for f in binary[DefaultInfo].default_runfiles.files.to_list():
-        if f == launcher or f.extension == "zip":
+def _py_image_layers_impl(ctx):
+    library = ctx.attr.library
+    roots = library[PyInfo].imports.to_list()
+    first_party = []
+    third_party = {}  # Repository -> [(File, path below its import root)].
+    compiled = {}  # Repositories holding a shared object.
+    for f in library[DefaultInfo].default_runfiles.files.to_list():
+        if f.extension == "zip":
             continue
         path = _runfiles_path(f)
         root = _import_root(path, roots)
         if f.owner and f.owner.workspace_name:
             if root == None:
                 continue  # e.g. console scripts of a distribution: not importable, not shipped
-            if f.extension == "so" or ".so." in f.basename:
-                fail("binary: {} needs {}, a compiled extension built for the build machine; images are built for every platform, so only pure-Python distributions are supported".format(ctx.attr.binary[0].label, f.short_path), attr = "binary")
-            third_party.append((f, path[len(root) + 1:]))
+            third_party.setdefault(f.owner.workspace_name, []).append((f, path[len(root) + 1:]))
+            if _is_compiled(f):
+                compiled[f.owner.workspace_name] = True
         elif root != None:
             first_party.append((f, path[len(root) + 1:]))
         elif f.extension in ("py", "json", "txt", "toml", "cfg", "ini", "html", "css", "js"):
             # Data outside any import root keeps its workspace path.
             first_party.append((f, f.short_path))
+
+    # Pure-Python distributions are the same files on every platform, so the
+    # images of all platforms share that layer (same digest); only the
+    # distributions with compiled code differ per platform, in a layer of
+    # their own.
+    pure = [item for repo, items in third_party.items() if repo not in compiled for item in items]
+    native = [item for repo, items in third_party.items() if repo in compiled for item in items]
     layers = []
     paths = {}
     for name, files, destination in (
-        ("third_party", third_party, ctx.attr.site_packages_dir),
+        ("third_party", pure, ctx.attr.site_packages_dir),
+        ("third_party_compiled", native, ctx.attr.site_packages_dir),
         ("app", first_party, ctx.attr.app_dir),
     ):
         if not files:
@@ -113,18 +109,24 @@ def _py_image_layers_impl(ctx):
 
 py_image_layers = rule(
     implementation = _py_image_layers_impl,
-    doc = """Turns a py_binary into image layers, least often changed first.
+    doc = """Turns a py_library into image layers, least often changed first.
 
-1. third-party distributions (from @pypi) under `site_packages_dir`;
-2. first-party code under `app_dir`, each file at its path below its import root.
+1. pure-Python third-party distributions (from @pypi) under `site_packages_dir`;
+2. third-party distributions with compiled code (extension modules, bundled
+   shared libraries) under `site_packages_dir`, if there are any;
+3. first-party code under `app_dir`, each file at its path below its import root.
+
+`library` is analysed in the configuration of the image, so @pypi gives the
+wheels of the image's target platform: an arm64 image gets aarch64
+extension modules. Layer 1 and 3 hold the same bytes on every platform, so
+the images of an index share them; only layer 2 differs.
 
 Each layer holds the sources and deterministic checked-hash .pyc files compiled
 for the image's Python, so a one-line change to first-party code changes only
 the app layer. Run the image with PYTHONPATH=<app_dir>:<site_packages_dir>.
 (rules_py's py_image_layer is the model; its layout differs, see README.md.)""",
     attrs = dict(
-        binary = attr.label(mandatory = True, providers = [PyInfo], cfg = _host_platform, doc = "A py_binary (or py_library); pure-Python third-party dependencies only."),
-        _allowlist_function_transition = attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+        library = attr.label(mandatory = True, providers = [PyInfo], doc = "The service's py_library (what `python -m` imports). Not its py_binary: rules_python's py_binary needs a C++ toolchain for the target platform, which an arm64 image's configuration lacks, and the image runs `python -m` rather than the binary's launcher."),
         app_dir = attr.string(default = "/app", doc = "Image directory of first-party code."),
         site_packages_dir = attr.string(default = "/app/site-packages", doc = "Image directory of third-party distributions."),
         python = attr.string(default = "/usr/bin/python3.13", doc = "Interpreter that compiles .pyc: the image's Python version."),

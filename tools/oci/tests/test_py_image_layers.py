@@ -15,7 +15,9 @@ import sys
 import tarfile
 from pathlib import Path
 
+import elf
 import pytest
+from image_platforms import PLATFORMS
 from oci_layout import (
     HOST_REF,
     PLATFORM_REFS,
@@ -31,8 +33,8 @@ CACHE_TAG = "cpython-313"  # py_image_layers' default python is /usr/bin/python3
 SOURCES = Path("tools/oci/tests")
 
 
-def image(version: str) -> Image:
-    layout = Layout(runfile(f"TESTAPP_{version.upper()}_IMAGE"))
+def image(version: str, variable: str = "") -> Image:
+    layout = Layout(runfile(variable or f"TESTAPP_{version.upper()}_IMAGE"))
     check_layout(layout)
     (descriptor,) = layout.index()["manifests"]
     built = layout.image(descriptor)
@@ -194,3 +196,81 @@ def test_precompile_false_ships_the_same_sources_without_pyc(v1: Image) -> None:
             if "/__pycache__" not in name and not name.endswith("__pycache__")
         }
         assert {name: m.data for name, m in without.items()} == expected
+
+
+# --- per platform ---------------------------------------------------------------
+
+
+def platform_images(variable: str) -> dict[str, Image]:
+    """Architecture -> the image an index holds for it."""
+    layout = Layout(runfile(variable))
+    check_layout(layout)
+    nested = layout.json_blob(layout.by_ref("latest"))
+    images = {}
+    for descriptor in nested["manifests"]:
+        images[descriptor["platform"]["architecture"]] = layout.image(descriptor)
+    assert sorted(images) == sorted(PLATFORMS)
+    return images
+
+
+def shared_objects(layer: Layer) -> dict[str, bytes]:
+    return {
+        name: m.data
+        for name, m in layer.by_name().items()
+        if m.data is not None and (name.endswith(".so") or ".so." in name)
+    }
+
+
+def test_without_compiled_code_every_platform_shares_every_layer() -> None:
+    images = platform_images("TESTAPP_V1_INDEX")
+    digests = {
+        arch: [layer["digest"] for layer in image.manifest["layers"]]
+        for arch, image in images.items()
+    }
+    assert len(set(map(tuple, digests.values()))) == 1, digests
+    assert len(next(iter(digests.values()))) == 2  # Third-party, app.
+
+
+def test_compiled_distributions_are_each_platforms_own_layer() -> None:
+    images = platform_images("NATIVEAPP_INDEX")
+    layers = {arch: image.manifest["layers"] for arch, image in images.items()}
+    assert {len(found) for found in layers.values()} == {3}
+    pure, compiled, app = zip(*layers.values())
+    # waitress (pure Python) and the app are the same bytes on every platform.
+    assert len({layer["digest"] for layer in pure}) == 1
+    assert len({layer["digest"] for layer in app}) == 1
+    assert len({layer["digest"] for layer in compiled}) == len(PLATFORMS)
+    for arch, image in images.items():
+        assert not shared_objects(image.layers[0])
+        assert "app/site-packages/waitress/__init__.py" in image.layers[0].by_name()
+        objects = shared_objects(image.layers[1])
+        multiarch = PLATFORMS[arch]["multiarch"]
+        assert list(objects) == [
+            f"app/site-packages/orjson/orjson.cpython-313-{multiarch}.so"
+        ], arch
+        for name, data in objects.items():
+            machine = elf.identify(data, name).machine
+            assert machine == PLATFORMS[arch]["elf_machine"], (arch, name, machine)
+        # Its sources and .pyc files come with it.
+        assert "app/site-packages/orjson/__init__.pyi" in image.layers[1].by_name()
+
+
+def test_the_host_image_runs_its_compiled_code(tmp_path: Path) -> None:
+    built = image("nativeapp", "NATIVEAPP_IMAGE")
+    root = tmp_path / "rootfs"
+    for layer in built.layers:
+        with tarfile.open(fileobj=io.BytesIO(layer.tar)) as tar:
+            tar.extractall(root, filter="data")
+    result = subprocess.run(
+        [sys.executable, "-m", "nativeapp"],
+        env={
+            "PYTHONPATH": f"{root}/app:{root}/app/site-packages",
+            "PATH": "/usr/bin:/bin",
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == '{"hello":"native","server":"waitress"}\n'

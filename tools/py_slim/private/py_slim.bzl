@@ -1,5 +1,20 @@
 """py_slim_runtime: the part of Debian's Python runtime one service needs."""
 
+load("//platforms:platforms.bzl", "ARCHES")
+
+def _arch_platform_impl(_settings, attr):
+    return {"//command_line_option:platforms": [str(Label(ARCHES[attr.arch]))]}
+
+# The runtime is for `arch`, whatever platform the build is for: `app` (whose
+# extension modules decide which libraries are kept) is built for it too, so
+# `bazel build //images:all` on an amd64 machine still reads aarch64 wheels
+# for the arm64 runtime.
+_arch_platform = transition(
+    implementation = _arch_platform_impl,
+    inputs = [],
+    outputs = ["//command_line_option:platforms"],
+)
+
 def _app_tars(target):
     """The tars a target makes, in order: py_image_layers' are its layer blobs
     (third-party, then first-party), as the image stacks them."""
@@ -19,7 +34,7 @@ def _named_files(attribute, flag):
 
 def _probe(ctx):
     modules = ctx.actions.declare_file(ctx.label.name + ".modules.tsv")
-    layers = [f for target in ctx.attr.app for f in _app_tars(target)]
+    layers = [f for target in ctx.attr.probe_app for f in _app_tars(target)]
     args = ctx.actions.args()
     args.add("--python", ctx.attr.python).add("--module", ctx.attr.module).add("--output", modules)
     args.add_all(layers, before_each = "--layer")
@@ -44,6 +59,7 @@ def _py_slim_runtime_impl(ctx):
     tars, tar_args = _named_files(ctx.attr.packages, "packages")
     controls, control_args = _named_files(ctx.attr.controls, "controls")
     md5sums, md5sums_args = _named_files(ctx.attr.md5sums, "md5sums")
+    app_layers = [f for target in ctx.attr.app for f in _app_tars(target)]
     args = ctx.actions.args()
     args.add("--arch", ctx.attr.arch).add("--modules", modules)
     args.add("--interpreter", ctx.attr.python.lstrip("/"))
@@ -52,10 +68,11 @@ def _py_slim_runtime_impl(ctx):
     args.add_all(control_args, before_each = "--control")
     args.add_all(md5sums_args, before_each = "--md5sums")
     args.add_all(ctx.attr.libraries, before_each = "--library")
+    args.add_all(app_layers, before_each = "--app-layer")
     ctx.actions.run(
         executable = ctx.executable._slim_tool,
         arguments = [args],
-        inputs = [modules] + tars + controls + md5sums,
+        inputs = [modules] + tars + controls + md5sums + app_layers,
         outputs = [runtime, report],
         mnemonic = "PySlimRuntime",
         progress_message = "Selecting the Python runtime of %{label}",
@@ -89,8 +106,9 @@ py_slim_runtime = rule(
    recorded (`py_slim_probe.py`). `excludes` cannot be imported meanwhile.
 2. From the `packages` data tars of `arch`, the interpreter, those modules'
    standard-library files, the shared libraries all of it needs (DT_NEEDED,
-   transitively), the dynamic loader, `libraries`, copyright files and dpkg
-   status entries are kept (`py_slim.py`).
+   transitively) and those the ELF files of `app` need (extension modules of
+   compiled distributions, for `arch`), the dynamic loader, `libraries`,
+   copyright files and dpkg status entries are kept (`py_slim.py`).
 
 Outputs: the runtime as a plain tar (default), its precompiled standard
 library as a tar (output group `pyc`), `report` (every kept path and why) and
@@ -99,7 +117,17 @@ library as a tar (output group `pyc`), `report` (every kept path and why) and
         "app": attr.label_list(
             mandatory = True,
             allow_files = [".tar", ".tar.gz", ".tgz"],
-            doc = "The service's layers: a py_image_layers target (or tars), unpacked in order to run it.",
+            cfg = _arch_platform,
+            doc = "The service's layers (built here for `arch`'s platform): a py_image_layers target (or tars); the libraries their ELF files need are kept.",
+        ),
+        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+        "probe_app": attr.label_list(
+            mandatory = True,
+            allow_files = [".tar", ".tar.gz", ".tgz"],
+            # The probe runs them on the machine that runs the action: its
+            # extension modules must be that machine's, whatever the image's.
+            cfg = "exec",
+            doc = "The same layers for the machine the build runs on, unpacked in order for the probe to run the service (defs.bzl passes `app`).",
         ),
         "module": attr.string(mandatory = True, doc = "What `python -m` runs, e.g. \"hello\"."),
         "env": attr.string_dict(doc = "The image's environment, e.g. PYTHONPATH; HOST and PORT are set by the probe."),

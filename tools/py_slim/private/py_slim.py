@@ -4,7 +4,7 @@
     py_slim.py --arch amd64 --modules modules.tsv --interpreter usr/bin/python3.13
                --package NAME=DATA.tar [--package ...]
                [--control NAME=CONTROL]... [--md5sums NAME=MD5SUMS]...
-               [--library libgcc_s.so.1]...
+               [--library libgcc_s.so.1]... [--app-layer LAYER.tar.gz]...
                --output runtime.tar --report report.txt
 
 Inputs are the data tars of Debian packages for ONE architecture (the
@@ -21,6 +21,12 @@ the module list py_slim_probe.py recorded. Kept, each with the reason it is:
   searched as ld.so does without a cache: DT_RUNPATH/DT_RPATH, then
   usr/lib/TRIPLET and usr/lib), their dynamic loader (PT_INTERP), and the
   --library ones, which are dlopen()ed rather than linked;
+- the shared libraries the ELF files of the --app-layer tars need (the
+  service's layers for --arch: extension modules of compiled distributions,
+  such as pydantic-core's, which needs libgcc_s.so.1, libpthread.so.0 and
+  libdl.so.2), unless the layers hold them themselves (a wheel's bundled
+  libraries, found through its RUNPATH); an ELF file there built for another
+  architecture is an error;
 - every symlink on the way (libz.so.1 -> libz.so.1.3.1), the directories
   above each path, with their modes;
 - the copyright file of each package a file is taken from, and, for those with
@@ -57,6 +63,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpkg_status
 import elf
 import ocilib
+from rootfs import FILE as ROOT_FILE
+from rootfs import RootFs
 from arches import ARCHES, Arch
 from module_list import ModuleList, module_file, read_modules
 from packages import DIR, FILE, SYMLINK, Entry, Packages, canonical
@@ -155,6 +163,54 @@ def select_libraries(selection: Selection, libraries: list[str]) -> None:
             data = packages.read(entry)
             if elf.is_elf(data):
                 _select_needs(selection, entry.path, _parse_elf(data, entry.path))
+
+
+def select_app_libraries(selection: Selection, layers: list[str]) -> None:
+    """Add the package libraries the service's own ELF files need, transitively
+    through the libraries its layers bundle."""
+    app = RootFs()
+    for number, layer in enumerate(layers):
+        with tarfile.open(layer, "r:*") as tar:
+            app.apply(tar, number, lambda path, head: elf.is_elf(head))
+    pending = [(path, node.data) for path, node in app.files() if node.data is not None]
+    done: set[str] = set()
+    while pending:
+        path, data = pending.pop(0)
+        if path in done:
+            continue
+        done.add(path)
+        file = _parse_elf(data, path)
+        if file.machine != selection.arch.machine:
+            raise SlimError(
+                f"/{path} (the service's layers) is built for ELF machine "
+                f"{file.machine}, not {selection.arch.triplet}: give the layers "
+                "built for the image's platform"
+            )
+        for name in file.needed:
+            bundled = _bundled(app, file, path, name)
+            if bundled is not None:
+                node = app.node(bundled)
+                if node is not None and node.kind == ROOT_FILE and node.data:
+                    pending.append((app.resolve(bundled) or bundled, node.data))
+                continue
+            found = find_library(
+                selection.packages, name, default_library_dirs(selection.arch)
+            )
+            if found is None:
+                raise SlimError(
+                    f"/{path} (the service's layers) needs {name} (DT_NEEDED), "
+                    "which neither its layers nor the packages have"
+                )
+            selection.add(found, f"{name}: DT_NEEDED of /{path} (the service's layers)")
+
+
+def _bundled(app: RootFs, file: elf.Elf, path: str, name: str) -> str | None:
+    """Where the service's layers hold library `name` for `path`, if they do."""
+    for directory in elf.runpath_dirs(file, "/" + path):
+        candidate = posixpath.join(directory, name)
+        if app.read(candidate) is not None:
+            return candidate
+    return None
 
 
 def _parse_elf(data: bytes, path: str) -> elf.Elf:
@@ -308,6 +364,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--library", action="append", default=[], help="a dlopen()ed library"
     )
+    parser.add_argument(
+        "--app-layer",
+        action="append",
+        default=[],
+        help="a layer of the service for --arch: the libraries its ELF files need are kept",
+    )
     parser.add_argument("--output", required=True)
     parser.add_argument("--report", required=True)
     args = parser.parse_args(argv)
@@ -318,6 +380,7 @@ def main(argv: list[str]) -> None:
         )
         selection.add(args.interpreter, "the interpreter")
         select_modules(selection, modules)
+        select_app_libraries(selection, args.app_layer)
         select_libraries(selection, args.library)
         select_copyrights(selection)
         extra = status_files(

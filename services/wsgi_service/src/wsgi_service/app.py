@@ -4,9 +4,13 @@ Every request goes through ServiceApp.__call__, which checks the request, routes
 it to a handler, turns failures into JSON error responses, and records one
 access-log line and the request metrics. Handlers only build responses.
 
-Besides the service's own routes, every service answers /healthz (liveness),
+Routes are exact paths ("/items") or templates with one-segment parameters
+("/items/{item_id}": the handler reads request_path_params(environ)); a
+plain handler answers GET and HEAD, a Route the methods it names. Besides
+the service's own routes, every service answers /healthz (liveness),
 /readyz (readiness: 503 while shutting down), /version (build info) and
-/metrics (Prometheus).
+/metrics (Prometheus). Metrics and the access log label a request with its
+route's path or template, never with the raw path.
 """
 
 from __future__ import annotations
@@ -41,6 +45,51 @@ if TYPE_CHECKING:
     Handler = Callable[[Environ], Response]
 
 ALLOWED_METHODS = ("GET", "HEAD")
+# Where a template route puts the parameters it matched, in the environ.
+PATH_PARAMS_KEY = "wsgi_service.path_params"
+
+
+class Route:
+    """A route answering the methods it names: Route(get=show, post=create).
+
+    A GET handler also answers HEAD (without the body)."""
+
+    __slots__ = ("handlers",)
+
+    def __init__(self, **handlers: Handler) -> None:
+        self.handlers = {method.upper(): h for method, h in handlers.items()}
+        if "GET" in self.handlers:
+            self.handlers.setdefault("HEAD", self.handlers["GET"])
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        known = [m for m in order if m in self.handlers]
+        return tuple(known + sorted(m for m in self.handlers if m not in order))
+
+
+def request_path_params(environ: Environ) -> dict[str, str]:
+    """The parameters of the template route that matched, e.g. {"item_id": "42"}."""
+    params: dict[str, str] = environ.get(PATH_PARAMS_KEY, {})
+    return params
+
+
+def request_body(environ: Environ) -> bytes:
+    """The request body, Content-Length bytes of it (already within the app's
+    limit: bigger requests never reach a handler)."""
+    length = _content_length(environ)
+    stream = environ.get("wsgi.input")
+    if not length or stream is None:
+        return b""
+    return bytes(stream.read(length))
+
+
+def _segments(path: str) -> list[str]:
+    return path.split("/")
+
+
+def _is_parameter(segment: str) -> bool:
+    return len(segment) > 2 and segment[0] == "{" and segment[-1] == "}"
 
 
 class State:
@@ -88,7 +137,7 @@ class ServiceApp:
     def __init__(
         self,
         runtime: Runtime,
-        routes: Mapping[str, Handler],
+        routes: Mapping[str, Handler | Route],
         max_url_length: int = 2048,
         max_body_bytes: int = 1024,
     ):
@@ -98,13 +147,24 @@ class ServiceApp:
         self.runtime = runtime
         self.max_url_length = max_url_length
         self.max_body_bytes = max_body_bytes
-        self.routes: dict[str, Handler] = {
+        given: dict[str, Handler | Route] = {
             **routes,
             "/healthz": self.healthz,
             "/readyz": self.readyz,
             "/version": self.version,
             "/metrics": self.metrics,
         }
+        self.routes: dict[str, Route] = {
+            path: r if isinstance(r, Route) else Route(get=r)
+            for path, r in given.items()
+        }
+        # Templates, by their segments: "/items/{id}" -> ["", "items", "{id}"].
+        self._templates = [
+            (path, _segments(path))
+            for path in self.routes
+            if any(_is_parameter(s) for s in _segments(path))
+        ]
+        self._exact = frozenset(self.routes) - {t for t, _ in self._templates}
 
     # The request path -------------------------------------------------------
 
@@ -115,7 +175,7 @@ class ServiceApp:
         try:
             method = environ.get("REQUEST_METHOD", "GET")
             path = environ.get("PATH_INFO", "")
-            route = path if path in self.routes else UNMATCHED
+            route = self._match(environ, path)
             rid = request_id(header(environ, "X-Request-ID"))
             response = self._respond(environ, method, path, route, rid)
             body = b"" if method == "HEAD" else response.body
@@ -142,7 +202,7 @@ class ServiceApp:
     ) -> Response:
         try:
             self._check_request(environ, method, route)
-            return self.routes[route](environ)
+            return self.routes[route].handlers[method](environ)
         except HTTPError as err:
             return err.response()
         except Exception as exc:  # noqa: BLE001 - any bug becomes a 500, never a crash
@@ -168,14 +228,35 @@ class ServiceApp:
             )
         if route == UNMATCHED:
             raise HTTPError(404, "not_found", "no such path")
-        if method not in ALLOWED_METHODS:
-            allow = ", ".join(ALLOWED_METHODS)
+        allowed = self.routes[route].allowed
+        if method not in allowed:
+            allow = ", ".join(allowed)
             raise HTTPError(
                 405,
                 "method_not_allowed",
                 f"this path allows {allow}",
                 headers=(("Allow", allow),),
             )
+
+    def _match(self, environ: Environ, path: str) -> str:
+        """The route a path is for (its path or template), else UNMATCHED; a
+        template's parameters go into the environ."""
+        if path in self._exact:
+            return path
+        segments = _segments(path)
+        for template, parts in self._templates:
+            if len(parts) != len(segments):
+                continue
+            params = {}
+            for part, segment in zip(parts, segments):
+                if _is_parameter(part) and segment:
+                    params[part[1:-1]] = segment
+                elif part != segment:
+                    break
+            else:
+                environ[PATH_PARAMS_KEY] = params
+                return template
+        return UNMATCHED
 
     def _log_exception(self, exc: Exception, method: str, path: str, rid: str) -> None:
         # Imported here: only the (rare) failure path pays for it.

@@ -14,13 +14,17 @@ JSON = "application/json"
 
 REASONS = {
     200: "OK",
+    201: "Created",
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",
     414: "URI Too Long",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 # Request ids we echo back: what common tracers and proxies send, nothing that

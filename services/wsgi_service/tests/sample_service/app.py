@@ -1,4 +1,5 @@
-"""The test service's app: a greeting, an error, a bug, and requests held on demand.
+"""The test service's app: a greeting, an error, a bug, a POST route, a template
+route, and requests held on demand.
 
 A request carrying `X-Test-Delay: SECONDS` is held that long before it is
 answered, after writing `test: holding PATH` to stderr, so that process tests
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from wsgi_service.app import ServiceApp
+from wsgi_service.app import Route, ServiceApp, request_body, request_path_params
 from wsgi_service.config import load_settings, setting
 from wsgi_service.responses import HTTPError, Response, json_body
 
@@ -41,7 +42,21 @@ def create_app(runtime, environ):
     def fail(request):
         raise RuntimeError("boom in fail")
 
-    inner = ServiceApp(runtime, {"/": greet, "/bad": bad, "/fail": fail})
+    def echo(request):
+        body = request_body(request)
+        return Response(200, json_body({"received": len(body)}))
+
+    def thing(request):
+        return Response(200, json_body(request_path_params(request)))
+
+    routes = {
+        "/": greet,
+        "/bad": bad,
+        "/fail": fail,
+        "/echo": Route(post=echo),
+        "/things/{name}": Route(get=thing, delete=thing),
+    }
+    inner = ServiceApp(runtime, routes)
 
     def app(environ, start_response):
         delay = environ.get("HTTP_X_TEST_DELAY")

@@ -232,6 +232,67 @@ def test_extension_modules_bring_their_libraries(
     assert f"{LIB}/libbz2.so.1.0" in members
 
 
+def test_the_services_extension_modules_bring_their_libraries(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    site = "app/site-packages"
+    layer = make_tar(
+        tmp_path / "app.tar",
+        {
+            f"{site}/fast/_core.so": make_elf(
+                ("libbar.so.2", "libbundled.so.1"), runpath="$ORIGIN/../fast.libs"
+            ),
+            f"{site}/fast.libs/libbundled.so.1": make_elf(("libbz2.so.1.0",)),
+            f"{site}/fast/__init__.py": b"",
+        },
+    )
+    run_slim(
+        tmp_path, packages, modules_file(tmp_path / "m.tsv"), f"--app-layer={layer}"
+    )
+    members = tar_members(tmp_path / "runtime.tar")
+    assert f"{LIB}/libbar.so.2" in members  # Needed by the extension module.
+    assert f"{LIB}/libbz2.so.1.0" in members  # Needed by the library it bundles.
+    assert not [name for name in members if name.startswith("app/")]
+    report = (tmp_path / "report.txt").read_text()
+    assert (
+        f"libbar.so.2: DT_NEEDED of /{site}/fast/_core.so (the service's layers)"
+        in report
+    )
+
+
+def test_the_services_layers_must_be_for_the_architecture(
+    tmp_path: Path, packages: dict[str, Path]
+) -> None:
+    layer = make_tar(
+        tmp_path / "app.tar", {"app/site-packages/fast/_core.so": make_elf(machine=183)}
+    )
+    result = run_slim(
+        tmp_path,
+        packages,
+        modules_file(tmp_path / "m.tsv"),
+        f"--app-layer={layer}",
+        ok=False,
+    )
+    assert (
+        "/app/site-packages/fast/_core.so (the service's layers) is built for ELF "
+        "machine 183, not x86_64-linux-gnu" in result.stderr
+    )
+    missing = make_tar(
+        tmp_path / "missing.tar", {"app/x/_y.so": make_elf(("libnowhere.so.3",))}
+    )
+    result = run_slim(
+        tmp_path,
+        packages,
+        modules_file(tmp_path / "m.tsv"),
+        f"--app-layer={missing}",
+        ok=False,
+    )
+    assert (
+        "/app/x/_y.so (the service's layers) needs libnowhere.so.3 (DT_NEEDED), "
+        "which neither its layers nor the packages have" in result.stderr
+    )
+
+
 def test_a_missing_library_is_named_with_what_needs_it(
     tmp_path: Path, packages: dict[str, Path]
 ) -> None:

@@ -1,0 +1,1 @@
+"""items: a small JSON API of items, validated by pydantic and answered with orjson."""
