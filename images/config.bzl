@@ -28,18 +28,24 @@ BUILD_TIME_ONLY = ["ca-certificates"]
 PYTHON = "python3.13"
 PYTHON_STDLIB = "usr/lib/python3.13"
 
-# The standard library is precompiled except what a server never imports.
-PYTHON_PYC_EXCLUDES = [
-    "usr/lib/python3.13/idlelib/*",
-    "usr/lib/python3.13/lib2to3/*",
-    "usr/lib/python3.13/pydoc_data/*",
-    "usr/lib/python3.13/tkinter/*",
-    "usr/lib/python3.13/turtledemo/*",
-]
+# Bytecode for the standard library (docs/OPTIMIZATION.md): the bases carry
+# none, as distroless's do; each service's image carries .pyc files for the
+# standard-library modules it imports at start-up, found by running it at
+# build time (stdlib_pyc.bzl, with the probe requests and allowlist below).
+# Anything else compiles in memory when imported. Compiled without column
+# positions (python -X no_debug_ranges): a fifth smaller compressed, and a
+# traceback through the standard library shows its lines without ^^^ marks.
+PYTHON_PYC_DEBUG_RANGES = False
+
+# PEP 552 hash-based .pyc files, valid whatever the file times (0 in the
+# layers): "checked-hash" makes Python read and hash each source before
+# using its .pyc.
+PYTHON_PYC_INVALIDATION = "checked-hash"
 
 # Slim images (slim.bzl): the runtime keeps only what the service imports
 # while the probe below runs it at build time, plus these modules, which
-# only rare paths import (each one's own imports are kept too).
+# only rare paths import (each one's own imports are kept too). The same
+# probe, without the excludes, chooses the bytecode of the other variants.
 PYTHON_SLIM_ALLOWLIST = [
     # Formatting an exception: hello's 500 path (app.py imports it lazily),
     # logging's formatException (waitress logs errors with it) and the
