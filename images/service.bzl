@@ -4,6 +4,7 @@ load("//platforms:platforms.bzl", "arch_select")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
 load(":config.bzl", "ARCHES", "NONROOT", "PYTHON")
 load(":slim.bzl", "python3_slim_bases")
+load(":stdlib_pyc.bzl", "stdlib_pyc_layers")
 
 # Variant -> the base it is built on (a per-architecture image in this
 # package). {name} is the service: a slim base holds only what it imports.
@@ -12,6 +13,11 @@ VARIANTS = {
     "_debug": "python3_debug",
     "_slim": "{name}_python3_slim",
 }
+
+# Variants whose base has no bytecode: they get the service's own layer of
+# .pyc files for the standard library it imports (stdlib_pyc.bzl). The slim
+# base has its own.
+STDLIB_PYC_VARIANTS = ["", "_debug"]
 
 def _per_arch(base):
     return arch_select(
@@ -50,12 +56,19 @@ def service_images(name, binary, module, port, labels, stamp_labels = {}):
         module = module,
         env = env,
     )
+    stdlib_pyc_layers(
+        name = name + "_stdlib_pyc",
+        app = ":" + name + "_layers",
+        module = module,
+        env = env,
+    )
     for variant, base in VARIANTS.items():
         image = name + variant
+        stdlib_pyc = arch_select({arch: [":{}_stdlib_pyc_{}".format(name, arch)] for arch in ARCHES}) if variant in STDLIB_PYC_VARIANTS else []
         oci_image(
             name = image + "_image",
             base = _per_arch(base.format(name = name)),
-            tars = [":" + name + "_layers"],
+            tars = stdlib_pyc + [":" + name + "_layers"],
             # No shell: python runs the module directly.
             entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
             env = env,
