@@ -5,20 +5,62 @@ load("//platforms:platforms.bzl", _ARCHES = "ARCHES")
 # Image architecture -> the platform its images are built for (platforms.bzl).
 ARCHES = _ARCHES
 
-# Package contents no image needs: documentation (but each package's
-# copyright file stays), manuals, translations and packaging metadata.
+# Package contents no image needs. Measured in docs/OPTIMIZATION.md.
 DEBIAN_EXCLUDES = [
+    # Documentation: each package keeps only its copyright file (the licence
+    # texts it names are in /usr/share/common-licenses, from base-files).
+    # "[!c]*" is every other file (README, NEWS, AUTHORS, TODO, examples...);
+    # changelogs are the only other names that start with a c.
+    "usr/share/doc/*/[!c]*",
     "usr/share/doc/*/changelog*",
-    "usr/share/doc/*/NEWS*",
-    "usr/share/doc/*/README*",
-    "usr/share/doc/*/examples",
     "usr/share/info",
     "usr/share/lintian",
     "usr/share/locale",
     "usr/share/man",
+    # For a desktop, a debugger or the host, never for a container: menu
+    # entries and icons, gdb's pretty-printers for libstdc++, binfmt_misc
+    # registrations (run .pyc files directly on the host), reportbug scripts.
+    "usr/share/applications",
+    "usr/share/pixmaps",
+    "usr/share/gcc",
+    "usr/share/gdb",
+    "usr/share/binfmts",
+    "usr/lib/binfmt.d",
+    "usr/share/bug",
     # glibc's iconv converters (8 MB): Python has its own codecs and never
     # calls iconv; nothing else in the images does either.
     "usr/lib/*/gconv",
+    # libc-bin's tools that do nothing here: ldd and tzselect are shell
+    # scripts (there is no shell), localedef and zic compile locale and time
+    # zone sources the image does not have, iconvconfig indexes the gconv
+    # modules left out above. ldconfig stays (ctypes.util.find_library runs
+    # it), and so do getent, getconf, locale, iconv and zdump.
+    "usr/bin/ldd",
+    "usr/bin/tzselect",
+    "usr/bin/localedef",
+    "usr/sbin/zic",
+    "usr/sbin/iconvconfig",
+    # Shared libraries of the python3 packages that no file in the images
+    # links (checked with readelf; the slim variant's ELF walk agrees) and
+    # nothing loads: the wide-character build of expat (Python links
+    # libexpat), ncurses' forms and menus (the curses module binds the core
+    # and panels only) and terminfo compiler, GNU history alone (libreadline
+    # has it built in), and Kerberos' SPAKE pre-authentication plugin (for
+    # kinit; Kerberos is there only because libtirpc links GSS-API).
+    "usr/lib/*/libexpatw.so*",
+    "usr/lib/*/libformw.so*",
+    "usr/lib/*/libmenuw.so*",
+    "usr/lib/*/libtic.so*",
+    "usr/lib/*/libhistory.so*",
+    "usr/lib/*/krb5/plugins",
+    # CPython's own regression tests and the extension modules only they
+    # import ("for internal use by Python only"): the standard-library walk
+    # (//tests/stdlib) skips `test` for the same reason.
+    "usr/lib/python3*/test",
+    "usr/lib/python3*/lib-dynload/_test*",
+    "usr/lib/python3*/lib-dynload/_ctypes_test.*",
+    "usr/lib/python3*/lib-dynload/_xxtestfuzz.*",
+    "usr/lib/python3*/lib-dynload/xx*",
 ]
 
 # Used only at build time (to generate the CA bundle), never installed.

@@ -119,3 +119,17 @@ def test_app_and_runtime_are_in_place(variable: str) -> None:
         assert paths["tmp"] & 0o7777 == 0o1777
         assert paths["home/nonroot"] & 0o7777 == 0o700
 
+
+@pytest.mark.parametrize("variable", ALL)
+def test_documentation_is_the_copyright_files(variable: str) -> None:
+    # config.bzl: DEBIAN_EXCLUDES keeps each package's copyright file only.
+    for platform, image in platform_images(variable):
+        paths = files_of(image)
+        files = [
+            p
+            for p, mode in paths.items()
+            if p.startswith("usr/share/doc/") and mode & 0o100000
+        ]
+        assert files, platform
+        others = sorted(p for p in files if not p.endswith("/copyright"))
+        assert not others, (platform, others)
