@@ -43,7 +43,11 @@ def read_only_list(path: str, prefix: str) -> set[str]:
         rel = line.strip()
         if not rel:
             continue
-        if not rel.endswith(".py") or posixpath.normpath(rel) != rel or rel[0] == "/":
+        if (
+            not rel.endswith(".py")
+            or posixpath.normpath(rel) != rel
+            or rel.startswith(("/", "../"))
+        ):
             raise ocilib.OciError(
                 f"--only {path}: {rel!r} is not a .py path below {prefix}/"
             )
