@@ -15,7 +15,7 @@ def _named_files(attribute, flag):
     return files, args
 
 def _py_slim_runtime_impl(ctx):
-    modules, _ = run_probe(ctx, excludes = ctx.attr.excludes)
+    modules, sources = run_probe(ctx, excludes = ctx.attr.excludes, sources = True)
     runtime = ctx.actions.declare_file(ctx.label.name + ".tar")
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     tars, tar_args = _named_files(ctx.attr.packages, "packages")
@@ -38,15 +38,16 @@ def _py_slim_runtime_impl(ctx):
         progress_message = "Selecting the Python runtime of %{label}",
     )
 
-    # Only the kept standard library (all of its sources, frozen ones too).
+    # The kept standard library's imported sources: not the frozen modules
+    # (os, codecs, io...), kept as files but never read from .pyc.
     pyc = ctx.actions.declare_file(ctx.label.name + "_pyc.tar")
     compile_args = pyc_args(ctx, ctx.actions.args())
     compile_args.add("--python", ctx.attr.python).add("--prefix", ctx.attr.stdlib)
-    compile_args.add("--tar", runtime).add("--output", pyc)
+    compile_args.add("--tar", runtime).add("--only", sources).add("--output", pyc)
     ctx.actions.run(
         executable = ctx.executable._tar_pyc_tool,
         arguments = [compile_args],
-        inputs = [runtime],
+        inputs = [runtime, sources],
         outputs = [pyc],
         mnemonic = "TarPyc",
         progress_message = "Precompiling the standard library kept by %{label}",
