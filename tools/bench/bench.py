@@ -28,6 +28,8 @@ from typing import Any
 import build_times
 import coldstart
 import compression
+import floor
+import imports
 import load
 import report
 import sizes
@@ -43,9 +45,23 @@ IMAGES = {
     "hello_slim": "images/hello_slim",
     # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
     "hello_nopyc": "tools/bench/hello_nopyc",
+    # hello with unchecked-hash standard-library .pyc files (the same BUILD).
+    "hello_unchecked": "tools/bench/hello_unchecked",
+    # busybox httpd: the cold-start floor (floor.py); Python answering
+    # with nothing imported (floor_server.py).
+    "floor": "tools/bench/floor",
+    "floor_python": "tools/bench/floor_python",
 }
 SIZE_VARIANTS = ("hello", "hello_debug", "hello_slim", "hello_nopyc")
-COLD_START_VARIANTS = ("hello", "hello_nopyc", "hello_slim", "hello_debug")
+COLD_START_VARIANTS = (
+    floor.FLOOR,
+    "floor_python",
+    "hello",
+    "hello_unchecked",
+    "hello_nopyc",
+    "hello_slim",
+    "hello_debug",
+)
 LOAD_VARIANTS = ("hello", "hello_slim")
 ARCHES = list(ARCHITECTURES)
 REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
@@ -197,6 +213,13 @@ def run(
         plan.cold_start_runs,
         plan.cold_start_warmups,
         log,
+    )
+    results["cold_start_ratio"] = floor.ratios(results["cold_start"])
+    log("start-up imports")
+    results["imports"] = imports.measure(layouts["hello"], work, plan.cold_start_runs)
+    log(
+        f"import {imports.ENTRY}: median {results['imports']['total_ms']['median']:.0f}"
+        " ms (linux/amd64)"
     )
     log("load and memory")
     results["load"] = load.measure(
