@@ -10,13 +10,16 @@ def _app_tars(target):
     return target[DefaultInfo].files.to_list()
 
 def run_probe(ctx, excludes = [], sources = False):
-    """Runs the service once; returns (modules.tsv, sources.txt or None).
+    """Runs the service once, as an action.
 
     Args:
         ctx: a rule context with PROBE_ATTRS.
         excludes: modules made unimportable while it runs.
         sources: also write the standard-library .py files it imported, one a
             line (what tar_pyc.py --only compiles).
+
+    Returns:
+        (the probe's modules.tsv, the sources list or None).
     """
     modules = ctx.actions.declare_file(ctx.label.name + ".modules.tsv")
     outputs = [modules]
@@ -44,7 +47,15 @@ def run_probe(ctx, excludes = [], sources = False):
     return modules, source_list
 
 def pyc_args(ctx, args):
-    """tar_pyc.py's compile options from PYC_ATTRS."""
+    """Adds tar_pyc.py's compile options, from PYC_ATTRS, to `args`.
+
+    Args:
+        ctx: a rule context with PYC_ATTRS.
+        args: the action's Args.
+
+    Returns:
+        args.
+    """
     args.add("--invalidation", ctx.attr.invalidation)
     if not ctx.attr.debug_ranges:
         args.add("--no-debug-ranges")
