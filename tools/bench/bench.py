@@ -45,8 +45,8 @@ IMAGES = {
     "hello_slim": "images/hello_slim",
     # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
     "hello_nopyc": "tools/bench/hello_nopyc",
-    # hello with unchecked-hash standard-library .pyc files (the same BUILD).
-    "hello_unchecked": "tools/bench/hello_unchecked",
+    # hello with checked-hash standard-library .pyc files (the same BUILD).
+    "hello_checked": "tools/bench/hello_checked",
     # busybox httpd: the cold-start floor (floor.py); Python answering
     # with nothing imported (floor_server.py).
     "floor": "tools/bench/floor",
@@ -57,7 +57,7 @@ COLD_START_VARIANTS = (
     floor.FLOOR,
     "floor_python",
     "hello",
-    "hello_unchecked",
+    "hello_checked",
     "hello_nopyc",
     "hello_slim",
     "hello_debug",

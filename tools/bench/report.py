@@ -258,7 +258,7 @@ def markdown(results: dict[str, Any]) -> str:
         "\n`floor` is busybox's httpd, statically linked, serving `/readyz` from"
         " the static base in the same harness: what a container costs before any"
         " Python runs; × floor is each median over its median."
-        " `hello_unchecked` is `hello` with unchecked-hash standard-library"
+        " `hello_checked` is `hello` with checked-hash standard-library"
         " bytecode, `hello_nopyc` `hello` without any precompiled bytecode"
         " (neither the standard library's nor the service's). `floor_python` is"
         " the interpreter answering HTTP with nothing imported.\n"
