@@ -5,33 +5,69 @@ load("//platforms:platforms.bzl", _ARCHES = "ARCHES")
 # Image architecture -> the platform its images are built for (platforms.bzl).
 ARCHES = _ARCHES
 
-# Package contents no image needs: documentation (but each package's
-# copyright file stays), manuals, translations and packaging metadata.
+# Package contents no image needs. Measured in docs/OPTIMIZATION.md.
 DEBIAN_EXCLUDES = [
+    # Documentation: each package keeps only its copyright file (the licence
+    # texts it names are in /usr/share/common-licenses, from base-files).
+    # "[!c]*" is every other file (README, NEWS, AUTHORS, TODO, examples...);
+    # changelogs are the only other names that start with a c.
+    "usr/share/doc/*/[!c]*",
     "usr/share/doc/*/changelog*",
-    "usr/share/doc/*/NEWS*",
-    "usr/share/doc/*/README*",
-    "usr/share/doc/*/examples",
     "usr/share/info",
     "usr/share/lintian",
     "usr/share/locale",
     "usr/share/man",
+    # For a desktop, a debugger or the host, never for a container: menu
+    # entries and icons, gdb's pretty-printers for libstdc++, binfmt_misc
+    # registrations (run .pyc files directly on the host), reportbug scripts.
+    "usr/share/applications",
+    "usr/share/pixmaps",
+    "usr/share/gcc",
+    "usr/share/gdb",
+    "usr/share/binfmts",
+    "usr/lib/binfmt.d",
+    "usr/share/bug",
     # glibc's iconv converters (8 MB): Python has its own codecs and never
     # calls iconv; nothing else in the images does either.
     "usr/lib/*/gconv",
+    # libc-bin's tools that do nothing here: ldd and tzselect are shell
+    # scripts (there is no shell), localedef and zic compile locale and time
+    # zone sources the image does not have, iconvconfig indexes the gconv
+    # modules left out above. ldconfig stays (ctypes.util.find_library runs
+    # it), and so do getent, getconf, locale, iconv and zdump.
+    "usr/bin/ldd",
+    "usr/bin/tzselect",
+    "usr/bin/localedef",
+    "usr/sbin/zic",
+    "usr/sbin/iconvconfig",
+    # Shared libraries of the python3 packages that no file in the images
+    # links (checked with readelf; the slim variant's ELF walk agrees) and
+    # nothing loads: the wide-character build of expat (Python links
+    # libexpat), ncurses' forms and menus (the curses module binds the core
+    # and panels only) and terminfo compiler, GNU history alone (libreadline
+    # has it built in), and Kerberos' SPAKE pre-authentication plugin (for
+    # kinit; Kerberos is there only because libtirpc links GSS-API).
+    "usr/lib/*/libexpatw.so*",
+    "usr/lib/*/libformw.so*",
+    "usr/lib/*/libmenuw.so*",
+    "usr/lib/*/libtic.so*",
+    "usr/lib/*/libhistory.so*",
+    "usr/lib/*/krb5/plugins",
+    # CPython's own regression tests and the extension modules only they
+    # import ("for internal use by Python only"): the standard-library walk
+    # (//tests/stdlib) skips `test` for the same reason.
+    "usr/lib/python3*/test",
+    "usr/lib/python3*/lib-dynload/_test*",
+    "usr/lib/python3*/lib-dynload/_ctypes_test.*",
+    "usr/lib/python3*/lib-dynload/_xxtestfuzz.*",
+    "usr/lib/python3*/lib-dynload/xx*",
 ]
 
-# ELF files of the python3 base that never load, on purpose: the libraries
-# they link are left out (debian_packages.toml's [exclude] says why), so
-# importing their module raises ImportError. The ABI check
-# (//tools/abi_check) skips them, and fails if one would load after all.
-ABI_CHECK_IGNORE = {
-    "/usr/lib/python3.13/lib-dynload/_curses.cpython-313-*-linux-gnu.so": "curses: libncursesw6 and libtinfo6 are left out, there is no terminal in a container",
-    "/usr/lib/python3.13/lib-dynload/_curses_panel.cpython-313-*-linux-gnu.so": "curses.panel: libncursesw6 is left out, there is no terminal in a container",
-    "/usr/lib/python3.13/lib-dynload/_dbm.cpython-313-*-linux-gnu.so": "dbm.ndbm: libdb5.3t64 is left out, services keep state in a database server",
-    "/usr/lib/python3.13/lib-dynload/_sqlite3.cpython-313-*-linux-gnu.so": "sqlite3: libsqlite3-0 is left out, services keep state in a database server",
-    "/usr/lib/python3.13/lib-dynload/readline.cpython-313-*-linux-gnu.so": "readline: libreadline8t64 is left out, there is no terminal in a container",
-}
+# ELF files of the bases that never load, on purpose, each with the reason:
+# the ABI check (//tools/abi_check) skips them, and fails if one would load
+# after all. None today: the python3 base carries every library its standard
+# library links, as distroless's python3-debian13 does.
+ABI_CHECK_IGNORE = {}
 
 # Used only at build time (to generate the CA bundle), never installed.
 BUILD_TIME_ONLY = ["ca-certificates"]
@@ -40,18 +76,30 @@ BUILD_TIME_ONLY = ["ca-certificates"]
 PYTHON = "python3.13"
 PYTHON_STDLIB = "usr/lib/python3.13"
 
-# The standard library is precompiled except what a server never imports.
-PYTHON_PYC_EXCLUDES = [
-    "usr/lib/python3.13/idlelib/*",
-    "usr/lib/python3.13/lib2to3/*",
-    "usr/lib/python3.13/pydoc_data/*",
-    "usr/lib/python3.13/tkinter/*",
-    "usr/lib/python3.13/turtledemo/*",
-]
+# Bytecode for the standard library (docs/OPTIMIZATION.md): the bases carry
+# none, as distroless's do; each service's image carries .pyc files for the
+# standard-library modules it imports at start-up, found by running it at
+# build time (stdlib_pyc.bzl, with the probe requests and allowlist below).
+# Anything else compiles in memory when imported. Compiled without column
+# positions (python -X no_debug_ranges): a fifth smaller compressed, and a
+# traceback through the standard library shows its lines without ^^^ marks.
+PYTHON_PYC_DEBUG_RANGES = False
+
+# PEP 552 hash-based .pyc files, valid whatever the file times (0 in the
+# layers). "unchecked-hash": Python uses the .pyc without reading and hashing
+# its source (checked-hash does both on every import; measured in
+# docs/OPTIMIZATION.md). Correct here because the images are immutable: each
+# .pyc is compiled in the same build from the very bytes that ship beside it
+# (//images:image_test checks every one against its source), and the root
+# filesystem is read-only. An image built FROM these that replaces a
+# standard-library source must recompile it, or run Python with
+# --check-hash-based-pycs always.
+PYTHON_PYC_INVALIDATION = "unchecked-hash"
 
 # Slim images (slim.bzl): the runtime keeps only what the service imports
 # while the probe below runs it at build time, plus these modules, which
-# only rare paths import (each one's own imports are kept too).
+# only rare paths import (each one's own imports are kept too). The same
+# probe, without the excludes, chooses the bytecode of the other variants.
 PYTHON_SLIM_ALLOWLIST = [
     # Formatting an exception: hello's 500 path (app.py imports it lazily),
     # logging's formatException (waitress logs errors with it) and the

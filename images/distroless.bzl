@@ -5,16 +5,17 @@ package group (see debian_packages.toml), as Google's distroless builds them:
 
     static         base-files, netbase, tzdata, media-types, CA bundle, accounts, /tmp, /home/nonroot
     cc             + libc6, libssl, libgcc, libstdc++ ...
-    python3        + the Python 3.13 runtime, python3 symlinks, precompiled standard library,
-                     /etc/ld.so.cache (ctypes.util.find_library, libraries loaded by name)
+    python3        + the Python 3.13 runtime, python3 symlinks, /etc/ld.so.cache
+                     (ctypes.util.find_library, libraries loaded by name); bytecode
+                     comes with each service (stdlib_pyc.bzl)
     python3_debug  + busybox at /busybox (a shell: debug only)
 """
 
 load("@debian//:packages.bzl", "PACKAGES")
 load("//tools/debian:defs.bzl", "ca_bundle", "dpkg_status")
 load("//tools/ldconfig:defs.bzl", "ld_so_cache")
-load("//tools/oci:defs.bzl", "oci_image", "oci_layer", "tar_pyc")
-load(":config.bzl", "BUILD_TIME_ONLY", "BUSYBOX_APPLETS", "DEBIAN_EXCLUDES", "NONROOT", "PYTHON", "PYTHON_PYC_EXCLUDES", "PYTHON_STDLIB")
+load("//tools/oci:defs.bzl", "oci_image", "oci_layer")
+load(":config.bzl", "BUILD_TIME_ONLY", "BUSYBOX_APPLETS", "DEBIAN_EXCLUDES", "NONROOT", "PYTHON")
 
 def _installed(arch, group):
     return [p for p in PACKAGES[arch][group] if p not in BUILD_TIME_ONLY]
@@ -96,26 +97,13 @@ def distroless_bases(arch):
             "/usr/bin/python": PYTHON,
         },
     )
-    tar_pyc(
-        name = "python3_stdlib_pyc_" + arch,
-        excludes = PYTHON_PYC_EXCLUDES,
-        prefix = PYTHON_STDLIB,
-        tars = ["@debian//{}:{}".format(arch, p) for p in _installed(arch, "python3")],
-    )
-    oci_layer(
-        name = "python3_pyc_layer_" + arch,
-        tars = [":python3_stdlib_pyc_" + arch],
-    )
     oci_image(
         name = "python3_" + arch,
         architecture = arch,
         base = ":cc_" + arch,
         entrypoint = ["/usr/bin/" + PYTHON],
         env = {"LANG": "C.UTF-8"},
-        tars = [
-            ":python3_layer_" + arch,
-            ":python3_pyc_layer_" + arch,
-        ],
+        tars = [":python3_layer_" + arch],
     )
 
     _package_layer(

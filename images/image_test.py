@@ -6,7 +6,9 @@ no setuid/setgid file; the debug variant must have its busybox shell.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import posixpath
 import subprocess
 
 import pytest
@@ -111,8 +113,53 @@ def test_app_and_runtime_are_in_place(variable: str) -> None:
             "app/hello/__main__.py",
             "app/hello/__pycache__/app.cpython-313.pyc",
             "app/site-packages/waitress/__init__.py",
-            "usr/lib/python3.13/__pycache__/os.cpython-313.pyc",
+            # Imported at start-up; os, io, codecs and the like are frozen into
+            # the interpreter and need no .pyc.
+            "usr/lib/python3.13/__pycache__/socket.cpython-313.pyc",
         ):
             assert path in paths, (platform, path)
         assert paths["tmp"] & 0o7777 == 0o1777
         assert paths["home/nonroot"] & 0o7777 == 0o700
+
+
+@pytest.mark.parametrize("variable", ALL)
+def test_documentation_is_the_copyright_files(variable: str) -> None:
+    # config.bzl: DEBIAN_EXCLUDES keeps each package's copyright file only.
+    for platform, image in platform_images(variable):
+        paths = files_of(image)
+        files = [
+            p
+            for p, mode in paths.items()
+            if p.startswith("usr/share/doc/") and mode & 0o100000
+        ]
+        assert files, platform
+        others = sorted(p for p in files if not p.endswith("/copyright"))
+        assert not others, (platform, others)
+
+
+@pytest.mark.parametrize("variable", ALL)
+def test_every_pyc_is_compiled_from_the_source_beside_it(variable: str) -> None:
+    # Unchecked-hash .pyc files (config.bzl) are used without a look at their
+    # source: each must carry the hash of the very source the image ships.
+    for platform, image in platform_images(variable):
+        data: dict[str, bytes] = {}
+        for layer in image.layers:
+            for member in layer.members:
+                if member.data is not None:
+                    data[member.info.name] = member.data
+        checked = 0
+        for path, pyc in data.items():
+            directory, name = posixpath.split(path)
+            if posixpath.basename(directory) != "__pycache__":
+                continue
+            module = name.split(".")[0]
+            source = posixpath.join(posixpath.dirname(directory), module + ".py")
+            assert source in data, (platform, path, "no source beside it")
+            flags = int.from_bytes(pyc[4:8], "little")
+            assert flags & 0b01, (platform, path, "not hash-based")
+            assert pyc[8:16] == importlib.util.source_hash(data[source]), (
+                platform,
+                path,
+            )
+            checked += 1
+        assert checked > 100, (platform, checked)

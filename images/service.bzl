@@ -6,6 +6,23 @@ load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_pl
 load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
 load(":service_table.bzl", "VARIANTS")
 load(":slim.bzl", "python3_slim_bases")
+load(":stdlib_pyc.bzl", "stdlib_pyc_layers")
+
+# Variants whose base has no bytecode: they get the service's own layer of
+# .pyc files for the standard library it imports (stdlib_pyc.bzl). The slim
+# base has its own.
+STDLIB_PYC_VARIANTS = ["", "_debug"]
+
+def probe_requests(service):
+    """What the build-time run of `service` is sent (slim runtime, start-up bytecode).
+
+    Args:
+        service: the service's entry in the table.
+    Returns:
+        "METHOD /PATH" strings: its own requests, then what the library
+        answers for every service.
+    """
+    return ["{} {}".format(r["method"], r["path"]) for r in service.requests] + PYTHON_SLIM_PROBE_REQUESTS
 
 def _per_arch(base):
     return arch_select(
@@ -40,15 +57,22 @@ def service_images(service):
         app = ":" + name + "_layers",
         module = module,
         env = env,
-        # Its own requests, then what the library answers for every service.
-        requests = ["{} {}".format(r["method"], r["path"]) for r in service.requests] + PYTHON_SLIM_PROBE_REQUESTS,
+        requests = probe_requests(service),
+    )
+    stdlib_pyc_layers(
+        name = name + "_stdlib_pyc",
+        app = ":" + name + "_layers",
+        module = module,
+        env = env,
+        requests = probe_requests(service),
     )
     for variant, base in VARIANTS.items():
         image = name + variant
+        stdlib_pyc = arch_select({arch: [":{}_stdlib_pyc_{}".format(name, arch)] for arch in ARCHES}) if variant in STDLIB_PYC_VARIANTS else []
         oci_image(
             name = image + "_image_unchecked",
             base = _per_arch(base.format(name = name)),
-            tars = [":" + name + "_layers"],
+            tars = stdlib_pyc + [":" + name + "_layers"],
             # No shell: python runs the module directly.
             entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
             env = env,

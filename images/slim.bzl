@@ -18,6 +18,8 @@ load(
     "ARCHES",
     "BUILD_TIME_ONLY",
     "PYTHON",
+    "PYTHON_PYC_DEBUG_RANGES",
+    "PYTHON_PYC_INVALIDATION",
     "PYTHON_SLIM_ALLOWLIST",
     "PYTHON_SLIM_EXCLUDES",
     "PYTHON_SLIM_LIBRARIES",
@@ -58,6 +60,8 @@ def python3_slim_bases(name, app, module, env, requests):
             md5sums = {"@debian//{}:{}_md5sums".format(arch, p): p for p in packages},
             python = "/usr/bin/" + PYTHON,
             stdlib = PYTHON_STDLIB,
+            invalidation = PYTHON_PYC_INVALIDATION,
+            debug_ranges = PYTHON_PYC_DEBUG_RANGES,
         )
         oci_layer(
             name = "{}_layer_{}".format(name, arch),

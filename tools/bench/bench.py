@@ -28,6 +28,8 @@ from typing import Any
 import build_times
 import coldstart
 import compression
+import floor
+import imports
 import load
 import report
 import sizes
@@ -43,6 +45,12 @@ IMAGES = {
     "hello_slim": "images/hello_slim",
     # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
     "hello_nopyc": "tools/bench/hello_nopyc",
+    # hello with checked-hash standard-library .pyc files (the same BUILD).
+    "hello_checked": "tools/bench/hello_checked",
+    # busybox httpd: the cold-start floor (floor.py); Python answering
+    # with nothing imported (floor_server.py).
+    "floor": "tools/bench/floor",
+    "floor_python": "tools/bench/floor_python",
     # The second service: compiled dependencies (pydantic-core, orjson).
     "items": "images/items",
     "items_debug": "images/items_debug",
@@ -58,7 +66,10 @@ SIZE_VARIANTS = (
     "items_slim",
 )
 COLD_START_VARIANTS = (
+    floor.FLOOR,
+    "floor_python",
     "hello",
+    "hello_checked",
     "hello_nopyc",
     "hello_slim",
     "hello_debug",
@@ -223,6 +234,13 @@ def run(
         plan.cold_start_runs,
         plan.cold_start_warmups,
         log,
+    )
+    results["cold_start_ratio"] = floor.ratios(results["cold_start"])
+    log("start-up imports")
+    results["imports"] = imports.measure(layouts["hello"], work, plan.cold_start_runs)
+    log(
+        f"import {imports.ENTRY}: median {results['imports']['total_ms']['median']:.0f}"
+        " ms (linux/amd64)"
     )
     log("load and memory")
     results["load"] = load.measure(

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import bench
+import floor
+import imports
 import pytest
 import report
 from checkout import workspace_dir
@@ -119,6 +121,29 @@ def test_cold_start(results: dict[str, Any]) -> None:
         assert set(arches) == {"amd64", "arm64"}, variant
         for arch, stats in arches.items():
             check_stats(stats, f"cold start {variant} {arch}", runs)
+
+
+def test_cold_start_against_the_floor(results: dict[str, Any]) -> None:
+    cold, ratios = results["cold_start"], results["cold_start_ratio"]
+    assert set(ratios) == set(bench.COLD_START_VARIANTS)
+    for variant, arches in ratios.items():
+        assert set(arches) == {"amd64", "arm64"}, variant
+        for arch, ratio in arches.items():
+            positive(ratio, f"{variant} {arch} ratio")
+            floor_ms = cold[floor.FLOOR][arch]["median"]
+            assert ratio == pytest.approx(cold[variant][arch]["median"] / floor_ms)
+    assert ratios[floor.FLOOR] == {"amd64": 1.0, "arm64": 1.0}
+
+
+def test_start_up_imports(results: dict[str, Any]) -> None:
+    imp = results["imports"]
+    check_stats(imp["total_ms"], "import time", results["plan"]["cold_start_runs"])
+    names = [m["module"] for m in imp["modules"]]
+    # The service library, its metrics and its server are always the big ones.
+    assert {"wsgi_service.main", "wsgi_service.metrics"} <= set(names), names
+    for module in imp["modules"]:
+        assert 1 <= module["depth"] <= imports.DEPTH, module
+        assert 0 < module["cumulative_ms"] <= imp["total_ms"]["max"], module
 
 
 def test_load_and_memory(results: dict[str, Any]) -> None:

@@ -256,16 +256,38 @@ def markdown(results: dict[str, Any]) -> str:
 
     add("\n## Cold start\n")
     add(f"![cold start]({PLOTS['cold_start']})\n")
-    add("| image | linux/amd64 ms | linux/arm64 (qemu) ms |")
-    add("| --- | ---: | ---: |")
+    add("| image | linux/amd64 ms | × floor | linux/arm64 (qemu) ms | × floor |")
+    add("| --- | ---: | ---: | ---: | ---: |")
+    ratios = results["cold_start_ratio"]
     for variant, arches in results["cold_start"].items():
-        cells = [_range(arches[a]) if a in arches else "–" for a in ARCHES]
-        add(f"| {variant} | {cells[0]} | {cells[1]} |")
+        cells = []
+        for a in ARCHES:
+            cells.append(_range(arches[a]) if a in arches else "–")
+            ratio = ratios.get(variant, {}).get(a)
+            cells.append(f"{ratio:.2f}" if ratio is not None else "–")
+        add(f"| {variant} | " + " | ".join(cells) + " |")
     add(
-        "\n`hello_nopyc` is `hello` without any precompiled bytecode (neither the"
-        " standard library's nor the service's): what the image would be without"
-        " that optimisation.\n"
+        "\n`floor` is busybox's httpd, statically linked, serving `/readyz` from"
+        " the static base in the same harness: what a container costs before any"
+        " Python runs; × floor is each median over its median."
+        " `hello_checked` is `hello` with checked-hash standard-library"
+        " bytecode, `hello_nopyc` `hello` without any precompiled bytecode"
+        " (neither the standard library's nor the service's). `floor_python` is"
+        " the interpreter answering HTTP with nothing imported.\n"
     )
+    imp = results["imports"]
+    add(
+        f"`import {imp['entry']}` in the image ({imp['platform']},"
+        " `python -X importtime`, in a fresh container each time):"
+        f" {_range(imp['total_ms'])} ms. What costs most (cumulative, with what"
+        " it imports; indented by depth):\n"
+    )
+    add("| module | cumulative ms |")
+    add("| --- | ---: |")
+    for module in imp["modules"]:
+        indent = "&nbsp;&nbsp;" * (module["depth"] - 1)
+        add(f"| {indent}`{module['module']}` | {module['cumulative_ms']:.1f} |")
+    add("")
 
     add("## Latency, throughput and memory (linux/amd64)\n")
     add(f"![load]({PLOTS['load']})\n")

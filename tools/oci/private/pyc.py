@@ -4,7 +4,7 @@
     pyc.py --python /usr/bin/python3.13 --output-dir OUT
            [--src-root DIR] [--image-prefix /app]
            [--invalidation checked-hash|unchecked-hash] [--optimize 0|1|2]
-           [--jobs N] [--spec-out SPEC.json]
+           [--no-debug-ranges] [--jobs N] [--spec-out SPEC.json]
            FILE...
 
 Each FILE (there may be none) is either a path under --src-root (its image path is the path relative to
@@ -123,10 +123,20 @@ def pyc_rel_path(rel: str, cache_tag: str, optimize: int) -> str:
 
 
 def compile_one(
-    python: str, job: Job, dfile: str, cfile: Path, invalidation: str, optimize: int
+    python: str,
+    job: Job,
+    dfile: str,
+    cfile: Path,
+    invalidation: str,
+    optimize: int,
+    debug_ranges: bool = True,
 ) -> None:
+    """debug_ranges=False compiles without the column positions (PEP 657) that
+    tracebacks draw their ^^^ markers from: line numbers stay, the .pyc files
+    are about a fifth smaller once compressed (python -X no_debug_ranges)."""
     cfile.parent.mkdir(parents=True, exist_ok=True)
-    args = [python, "-S", "-c", _COMPILE, job.source, dfile, str(cfile)]
+    args = [python, "-S"] + ([] if debug_ranges else ["-X", "no_debug_ranges"])
+    args += ["-c", _COMPILE, job.source, dfile, str(cfile)]
     args += [_INVALIDATION_MODES[invalidation], str(optimize)]
     result = subprocess.run(
         args, check=False, env=_CHILD_ENV, capture_output=True, text=True
@@ -150,6 +160,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--invalidation", choices=sorted(_INVALIDATION_MODES), default="checked-hash"
     )
     p.add_argument("--optimize", type=int, choices=(0, 1, 2), default=0)
+    p.add_argument(
+        "--no-debug-ranges",
+        dest="debug_ranges",
+        action="store_false",
+        help="leave out column positions (smaller .pyc, no ^^^ in tracebacks)",
+    )
     p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
     p.add_argument("--spec-out", help="write a layer.py spec listing the .pyc files")
     p.add_argument(
@@ -184,6 +200,7 @@ def main(argv: list[str]) -> None:
                 out_dir / outputs[job.rel],
                 args.invalidation,
                 args.optimize,
+                args.debug_ranges,
             )
             for job in jobs
         ]

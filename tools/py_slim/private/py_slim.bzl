@@ -1,6 +1,7 @@
 """py_slim_runtime: the part of Debian's Python runtime one service needs."""
 
 load("//platforms:platforms.bzl", "ARCHES")
+load(":probe.bzl", "PROBE_ATTRS", "PYC_ATTRS", "app_tars", "pyc_args", "run_probe")
 
 def _arch_platform_impl(_settings, attr):
     return {"//command_line_option:platforms": [str(Label(ARCHES[attr.arch]))]}
@@ -15,11 +16,6 @@ _arch_platform = transition(
     outputs = ["//command_line_option:platforms"],
 )
 
-def _app_tars(target):
-    """The tars a target makes, in order: py_image_layers' are its layer blobs
-    (third-party, then first-party), as the image stacks them."""
-    return target[DefaultInfo].files.to_list()
-
 def _named_files(attribute, flag):
     """label_keyed_string_dict {file target: package name} -> (files, ["NAME=PATH"])."""
     files = []
@@ -32,34 +28,14 @@ def _named_files(attribute, flag):
         fail("{}: every label must name exactly one file".format(flag))
     return files, args
 
-def _probe(ctx):
-    modules = ctx.actions.declare_file(ctx.label.name + ".modules.tsv")
-    layers = [f for target in ctx.attr.probe_app for f in _app_tars(target)]
-    args = ctx.actions.args()
-    args.add("--python", ctx.attr.python).add("--module", ctx.attr.module).add("--output", modules)
-    args.add_all(layers, before_each = "--layer")
-    args.add_all(["{}={}".format(k, v) for k, v in sorted(ctx.attr.env.items())], before_each = "--env")
-    args.add_all(ctx.attr.requests, before_each = "--request")
-    args.add_all(ctx.attr.allowlist, before_each = "--allow")
-    args.add_all(ctx.attr.excludes, before_each = "--exclude")
-    ctx.actions.run(
-        executable = ctx.executable._probe_tool,
-        arguments = [args],
-        inputs = layers,
-        outputs = [modules],
-        mnemonic = "PySlimProbe",
-        progress_message = "Running %{label}'s service to record the modules it imports",
-    )
-    return modules
-
 def _py_slim_runtime_impl(ctx):
-    modules = _probe(ctx)
+    modules, sources = run_probe(ctx, excludes = ctx.attr.excludes, sources = True)
     runtime = ctx.actions.declare_file(ctx.label.name + ".tar")
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     tars, tar_args = _named_files(ctx.attr.packages, "packages")
     controls, control_args = _named_files(ctx.attr.controls, "controls")
     md5sums, md5sums_args = _named_files(ctx.attr.md5sums, "md5sums")
-    app_layers = [f for target in ctx.attr.app for f in _app_tars(target)]
+    app_layers = [f for target in ctx.attr.app for f in app_tars(target)]
     args = ctx.actions.args()
     args.add("--arch", ctx.attr.arch).add("--modules", modules)
     args.add("--interpreter", ctx.attr.python.lstrip("/"))
@@ -78,15 +54,16 @@ def _py_slim_runtime_impl(ctx):
         progress_message = "Selecting the Python runtime of %{label}",
     )
 
-    # Only the kept standard library: the full image's .pyc tar holds all of it.
+    # The kept standard library's imported sources: not the frozen modules
+    # (os, codecs, io...), kept as files but never read from .pyc.
     pyc = ctx.actions.declare_file(ctx.label.name + "_pyc.tar")
-    pyc_args = ctx.actions.args()
-    pyc_args.add("--python", ctx.attr.python).add("--prefix", ctx.attr.stdlib)
-    pyc_args.add("--tar", runtime).add("--output", pyc)
+    compile_args = pyc_args(ctx, ctx.actions.args())
+    compile_args.add("--python", ctx.attr.python).add("--prefix", ctx.attr.stdlib)
+    compile_args.add("--tar", runtime).add("--only", sources).add("--output", pyc)
     ctx.actions.run(
         executable = ctx.executable._tar_pyc_tool,
-        arguments = [pyc_args],
-        inputs = [runtime],
+        arguments = [compile_args],
+        inputs = [runtime, sources],
         outputs = [pyc],
         mnemonic = "TarPyc",
         progress_message = "Precompiling the standard library kept by %{label}",
@@ -113,36 +90,22 @@ py_slim_runtime = rule(
 Outputs: the runtime as a plain tar (default), its precompiled standard
 library as a tar (output group `pyc`), `report` (every kept path and why) and
 `modules` (the probe's list). Use each tar in an `oci_layer`.""",
-    attrs = {
-        "app": attr.label_list(
+    attrs = dict(
+        PROBE_ATTRS,
+        app = attr.label_list(
             mandatory = True,
             allow_files = [".tar", ".tar.gz", ".tgz"],
             cfg = _arch_platform,
             doc = "The service's layers (built here for `arch`'s platform): a py_image_layers target (or tars); the libraries their ELF files need are kept.",
         ),
-        "_allowlist_function_transition": attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
-        "probe_app": attr.label_list(
-            mandatory = True,
-            allow_files = [".tar", ".tar.gz", ".tgz"],
-            # The probe runs them on the machine that runs the action: its
-            # extension modules must be that machine's, whatever the image's.
-            cfg = "exec",
-            doc = "The same layers for the machine the build runs on, unpacked in order for the probe to run the service (defs.bzl passes `app`).",
-        ),
-        "module": attr.string(mandatory = True, doc = "What `python -m` runs, e.g. \"hello\"."),
-        "env": attr.string_dict(doc = "The image's environment, e.g. PYTHONPATH; HOST and PORT are set by the probe."),
-        "requests": attr.string_list(default = ["GET /"], doc = "\"METHOD /PATH\" requests the probe sends; a 5xx answer fails the build."),
-        "allowlist": attr.string_list(doc = "Modules kept although serving the requests does not import them (rare paths)."),
-        "excludes": attr.string_list(doc = "Modules left out although importers try them (optional imports); the probe runs without them."),
-        "arch": attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `packages` (the keys of ARCHES in arches.py)."),
-        "packages": attr.label_keyed_string_dict(mandatory = True, allow_files = True, doc = "Debian data tar -> package name."),
-        "controls": attr.label_keyed_string_dict(allow_files = True, doc = "Control file -> package name: dpkg status entries for the packages used."),
-        "md5sums": attr.label_keyed_string_dict(allow_files = True, doc = "md5sums file -> package name, limited to the files kept."),
-        "libraries": attr.string_list(doc = "Shared libraries loaded with dlopen(), e.g. libgcc_s.so.1."),
-        "python": attr.string(default = "/usr/bin/python3.13", doc = "The interpreter: run by the probe on the build machine, and kept from the packages."),
-        "stdlib": attr.string(default = "usr/lib/python3.13", doc = "The standard library directory (what is precompiled)."),
-        "_probe_tool": attr.label(default = "//tools/py_slim/private:py_slim_probe", executable = True, cfg = "exec"),
-        "_slim_tool": attr.label(default = "//tools/py_slim/private:py_slim", executable = True, cfg = "exec"),
-        "_tar_pyc_tool": attr.label(default = "//tools/oci/private:tar_pyc", executable = True, cfg = "exec"),
-    },
+        _allowlist_function_transition = attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
+        excludes = attr.string_list(doc = "Modules left out although importers try them (optional imports); the probe runs without them."),
+        arch = attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `packages` (the keys of ARCHES in arches.py)."),
+        packages = attr.label_keyed_string_dict(mandatory = True, allow_files = True, doc = "Debian data tar -> package name."),
+        controls = attr.label_keyed_string_dict(allow_files = True, doc = "Control file -> package name: dpkg status entries for the packages used."),
+        md5sums = attr.label_keyed_string_dict(allow_files = True, doc = "md5sums file -> package name, limited to the files kept."),
+        libraries = attr.string_list(doc = "Shared libraries loaded with dlopen(), e.g. libgcc_s.so.1."),
+        _slim_tool = attr.label(default = "//tools/py_slim/private:py_slim", executable = True, cfg = "exec"),
+        **PYC_ATTRS
+    ),
 )

@@ -5,6 +5,7 @@
                      --layer app.tar.gz [--layer ...] [--env KEY=VALUE]...
                      [--request "GET /healthz"]... [--allow MODULE]...
                      [--exclude MODULE]... --output modules.tsv
+                     [--sources-output sources.txt]
 
 The layers (the service's own, as py_image_layers makes them) are unpacked in
 order into a temporary root, and the service runs as its image runs it:
@@ -33,6 +34,10 @@ to its directory, "-" for builtin) or app (the service's own and third-party
 code, from the layers; path is its image path); reason is "serving" or
 "allowlist". A module found anywhere else (say the build machine's
 dist-packages) is an error: the image would not have it.
+
+--sources-output also writes the standard-library source files of those
+modules, one path below the standard library directory a line (sorted): what
+tar_pyc.py --only precompiles.
 """
 
 from __future__ import annotations
@@ -321,7 +326,15 @@ def format_output(
     return "\n".join(lines) + "\n"
 
 
-def probe(args: argparse.Namespace, tmp: Path) -> str:
+def source_paths(modules: list[Module]) -> str:
+    """The standard-library .py files of `modules`, one a line, sorted."""
+    paths = sorted(
+        m.path for m in modules if m.kind == "source" and m.path.endswith(".py")
+    )
+    return "".join(f"{path}\n" for path in paths)
+
+
+def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, list[Module]]:
     root = tmp / "root"
     root.mkdir()
     unpack_layers(args.layer, root)
@@ -350,7 +363,7 @@ def probe(args: argparse.Namespace, tmp: Path) -> str:
                 f"--exclude {m.name}: the interpreter imports it while starting, "
                 "before anything can exclude it"
             )
-    return format_output(stdlib, multiarch, notes, modules)
+    return format_output(stdlib, multiarch, notes, modules), modules
 
 
 def main(argv: list[str]) -> None:
@@ -375,6 +388,9 @@ def main(argv: list[str]) -> None:
         "--exclude", action="append", default=[], help="module made unimportable"
     )
     parser.add_argument("--output", required=True)
+    parser.add_argument(
+        "--sources-output", help="write the standard-library sources imported"
+    )
     args = parser.parse_args(argv)
     for name in args.allow + args.exclude:
         if (
@@ -384,8 +400,10 @@ def main(argv: list[str]) -> None:
         ):
             raise ocilib.OciError(f"{name!r} is not a module name")
     with tempfile.TemporaryDirectory() as tmp:
-        text = probe(args, Path(tmp))
+        text, modules = probe(args, Path(tmp))
     ocilib.write_file(args.output, text.encode("utf-8"))
+    if args.sources_output:
+        ocilib.write_file(args.sources_output, source_paths(modules).encode("utf-8"))
 
 
 if __name__ == "__main__":

@@ -1,1 +1,0 @@
-"""hello: a small production-grade HTTP greeting service (WSGI, served by waitress)."""

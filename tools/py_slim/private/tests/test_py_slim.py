@@ -481,6 +481,31 @@ def test_probe_records_what_serving_imports(
     )  # The probe's own.
 
 
+def test_probe_lists_the_standard_library_sources_imported(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    sources = tmp_path / "sources.txt"
+    run_probe(
+        tmp_path,
+        service_layer,
+        "--request",
+        "GET /lazy",
+        "--allow",
+        "textwrap",
+        "--sources-output",
+        sources,
+    )
+    _, modules = read_probe(tmp_path)
+    listed = sources.read_text().splitlines()
+    assert listed == sorted(listed)
+    expected = sorted(p for kind, p, _ in modules.values() if kind == "source")
+    assert listed == expected
+    assert {"http/server.py", "colorsys.py", "textwrap.py"} <= set(listed)
+    # Frozen (os), built-in (sys), extension and the service's own: none.
+    assert "os.py" not in listed and modules["os"][0] == "frozen"
+    assert not [p for p in listed if p.startswith("/") or p.endswith(".so")]
+
+
 def test_probe_without_the_lazy_path_misses_its_import(
     tmp_path: Path, service_layer: Path
 ) -> None:
