@@ -98,7 +98,7 @@ library as a tar (output group `pyc`), `report` (every kept path and why) and
     attrs = {
         "app": attr.label_list(
             mandatory = True,
-            allow_files = [".tar", ".tar.gz", ".tgz"],
+            allow_files = [".tar", ".tar.gz", ".tgz", ".tar.zst"],
             doc = "The service's layers: a py_image_layers target (or tars), unpacked in order to run it.",
         ),
         "module": attr.string(mandatory = True, doc = "What `python -m` runs, e.g. \"hello\"."),
