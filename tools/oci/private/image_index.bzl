@@ -21,8 +21,13 @@ _platforms_transition = transition(
 
 def _oci_image_index_impl(ctx):
     layouts = []
-    for configured in ctx.split_attr.images.values():
-        for image in configured:
+
+    # In the order of `platforms`: split_attr's order follows the configurations
+    # (it changed with the compression setting), and the index's bytes must not.
+    split = ctx.split_attr.images
+    keys = [str(p.label) for p in ctx.attr.platforms] if ctx.attr.platforms else split.keys()
+    for key in keys:
+        for image in split[key]:
             if OciImageInfo not in image:
                 fail("images: {} is not an oci_image".format(image.label), attr = "images")
             layouts.append(image[OciImageInfo].layout)

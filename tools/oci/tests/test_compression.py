@@ -58,6 +58,11 @@ def test_the_index_marks_zstd_instances_as_containers_image_does() -> None:
         assert [m.get("annotations") for m in nested["manifests"]] == [want] * len(
             PLATFORM_REFS
         )
+        # In the order of `platforms`, whatever the configuration (it once
+        # followed the configurations, and the zstd index listed arm64 first).
+        assert [m["platform"] for m in nested["manifests"]] == list(
+            PLATFORM_REFS.values()
+        )
 
 
 def test_an_image_with_compression_zstd_makes_every_layer_zstd() -> None:
