@@ -28,6 +28,7 @@ from typing import Any
 import build_times
 import coldstart
 import compression
+import compression_formats
 import load
 import report
 import sizes
@@ -43,12 +44,17 @@ IMAGES = {
     "hello_slim": "images/hello_slim",
     # hello without any precompiled .pyc (tools/bench/BUILD.bazel).
     "hello_nopyc": "tools/bench/hello_nopyc",
+    # hello and hello_slim with tar+zstd layers, linux/amd64 (same file).
+    "hello_zstd": "tools/bench/hello_zstd",
+    "hello_slim_zstd": "tools/bench/hello_slim_zstd",
 }
+# Measured as tar+gzip and as tar+zstd (compression_formats.py).
+COMPRESSION_VARIANTS = ("hello", "hello_slim")
 SIZE_VARIANTS = ("hello", "hello_debug", "hello_slim", "hello_nopyc")
 COLD_START_VARIANTS = ("hello", "hello_nopyc", "hello_slim", "hello_debug")
 LOAD_VARIANTS = ("hello", "hello_slim")
 ARCHES = list(ARCHITECTURES)
-REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
+REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip", "skopeo", "docker-registry")
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,16 @@ def run(
     results["sizes"] = sizes.measure({v: layouts[v] for v in SIZE_VARIANTS})
     log("compression levels")
     results["compression"] = compression.measure(layouts["hello"], "linux/amd64")
+    log("tar+gzip and tar+zstd: sizes, copy from a registry, unpack")
+    results["compression_formats"] = compression_formats.measure(
+        {
+            v: {"gzip": layouts[v], "zstd": layouts[f"{v}_zstd"]}
+            for v in COMPRESSION_VARIANTS
+        },
+        work / "compression",
+        1 if plan.quick else 5,
+        log,
+    )
     log("cold start")
     results["cold_start"] = coldstart.measure(
         {v: layouts[v] for v in COLD_START_VARIANTS},
@@ -225,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         load.BenchError,
         coldstart.ContainerError,
         coldstart.EmulationUnavailable,
+        compression_formats.CompressionBenchError,
         NestedBazelError,
     ) as err:
         log(f"failed: {err}")

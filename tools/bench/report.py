@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # No display: render to files.
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import compression_formats  # noqa: E402
 from image_platforms import ARCHITECTURES  # noqa: E402
 
 PLOTS = {
@@ -213,6 +214,8 @@ def markdown(results: dict[str, Any]) -> str:
             f" {level['compressed_bytes'] / comp['uncompressed_bytes']:.3f} |"
             f" {level['cpu_seconds']:.2f} |"
         )
+
+    out += compression_formats.markdown(results["compression_formats"])
 
     add("\n## Build time\n")
     add(f"![build times]({PLOTS['build']})\n")
