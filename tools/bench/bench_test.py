@@ -102,6 +102,7 @@ def test_compression_formats(results: dict[str, Any]) -> None:
             positive(figures["transfer_seconds_at_100_mbit"], where)
             check_stats(figures["copy_seconds"], f"{where} copy", 1)
             check_stats(figures["unpack_seconds"], f"{where} unpack", 1)
+            check_stats(figures["decompress_seconds"], f"{where} decompress", 1)
         # The same files in both: only the compressed bytes differ.
         gzip, zstd = by_compression["gzip"], by_compression["zstd"]
         assert gzip["uncompressed_bytes"] == zstd["uncompressed_bytes"], name

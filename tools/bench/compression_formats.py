@@ -9,7 +9,9 @@ Each image is measured twice, for linux/amd64: as //images builds it
 - copy: the image is pushed once to a docker-registry on 127.0.0.1, then
   copied from it into a fresh OCI layout by skopeo, as a pull does;
 - unpack: `umoci unpack` of the layout into a fresh bundle: every layer
-  decompressed and written out as the root filesystem, as a runtime does.
+  decompressed and written out as the root filesystem, as a runtime does;
+- decompress: every layer blob through `gzip -dc` or `zstd -dc` into
+  /dev/null, the decompression alone (unpacking also writes every file).
 
 Copy and unpack are wall-clock times over `runs` runs. Loopback has no
 bandwidth limit, so a copy time is the client's own work; the time a real
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from image_platforms import ref
+from ocireader import Layout
 from registry import registry
 from sizes import image_sizes
 from stats import summary
@@ -55,11 +58,26 @@ def _run(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def _decompress(layout: Path, platform_ref: str, tools: dict[str, str]) -> float:
+    """Seconds to decompress every layer of the image into /dev/null."""
+    reader = Layout(layout)
+    seconds = 0.0
+    for layer in reader.image(reader.named(platform_ref)).layers:
+        with open(os.devnull, "wb") as sink:
+            started = time.monotonic()
+            subprocess.run(
+                [tools[layer.compression], "-d", "-c", str(layer.path)],
+                stdout=sink, timeout=_TIMEOUT, check=True,
+            )  # fmt: skip
+            seconds += time.monotonic() - started
+    return seconds
+
+
 def _version(tool: str) -> str:
     result = subprocess.run(
         [tool, "--version"], capture_output=True, text=True, timeout=30, check=False
     )
-    return (result.stdout or result.stderr).strip().splitlines()[0]
+    return (result.stdout or result.stderr).strip().splitlines()[0].strip("* ")
 
 
 def _tool(name: str) -> str:
@@ -78,6 +96,7 @@ def measure(
     """{"method", "images": {NAME: {"gzip": figures, "zstd": figures}}} for
     layouts {NAME: {"gzip": LAYOUT, "zstd": LAYOUT}}."""
     skopeo, umoci = _tool("skopeo"), _tool("umoci")
+    decompressors = {"gzip": _tool("gzip"), "zstd": _tool("zstd")}
     work.mkdir(parents=True, exist_ok=True)
     # skopeo keeps its settings and temporary blobs under HOME and TMPDIR.
     env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}
@@ -97,7 +116,7 @@ def measure(
                      f"oci:{layout}:{platform_ref}", remote],
                     env,
                 )  # fmt: skip
-                copies, unpacks = [], []
+                copies, unpacks, decompressions = [], [], []
                 for run in range(runs):
                     copy, bundle = work / f"copy-{run}", work / f"bundle-{run}"
                     copies.append(
@@ -116,6 +135,9 @@ def measure(
                     )
                     shutil.rmtree(copy)
                     shutil.rmtree(bundle)
+                    decompressions.append(
+                        _decompress(layout, platform_ref, decompressors)
+                    )
                 compressed = sizes["compressed_bytes"]
                 images[name][compression] = {
                     "manifest_digest": sizes["manifest_digest"],
@@ -126,13 +148,16 @@ def measure(
                     / NETWORK_BITS_PER_SECOND,
                     "copy_seconds": summary(copies),
                     "unpack_seconds": summary(unpacks),
+                    "decompress_seconds": summary(decompressions),
                 }
     return {
         "platform": PLATFORM,
         "method": (
             f"{PLATFORM}; copy: `skopeo copy` from a docker-registry on 127.0.0.1"
             f" into a fresh OCI layout ({_version(skopeo)}); unpack: `umoci unpack`"
-            f" into a fresh bundle ({_version(umoci)}); {runs} run(s) each,"
+            f" into a fresh bundle ({_version(umoci)}); decompress: each layer"
+            f" through `gzip -dc` ({_version(decompressors['gzip'])}) or `zstd -dc`"
+            f" ({_version(decompressors['zstd'])}) into /dev/null; {runs} run(s) each,"
             " wall-clock; transfer: compressed size at 100 Mbit/s (computed)"
         ),
         "images": images,
@@ -147,8 +172,8 @@ def markdown(section: dict[str, Any]) -> list[str]:
         ' with `compression = "zstd"` (`--//tools/oci:compression=zstd` gives the'
         " same bytes): the same files, other layer blobs.\n",
         "| image | layers | compressed MB | uncompressed MB | transfer at 100 Mbit/s s"
-        " | copy from registry s | unpack s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        " | copy from registry s | unpack s | decompress s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, by_compression in section["images"].items():
         for compression, f in by_compression.items():
@@ -157,16 +182,18 @@ def markdown(section: dict[str, Any]) -> list[str]:
                 f" {f['uncompressed_bytes'] / 1e6:.2f} |"
                 f" {f['transfer_seconds_at_100_mbit']:.2f} |"
                 f" {_range(f['copy_seconds'])} | {_range(f['unpack_seconds'])} |"
+                f" {_range(f['decompress_seconds'])} |"
             )
     out.append("\nzstd against gzip (zstd ÷ gzip, medians):\n")
-    out.append("| image | compressed size | copy | unpack |")
-    out.append("| --- | ---: | ---: | ---: |")
+    out.append("| image | compressed size | copy | unpack | decompress |")
+    out.append("| --- | ---: | ---: | ---: | ---: |")
     for name, f in section["images"].items():
         gzip, zstd = f["gzip"], f["zstd"]
         out.append(
             f"| {name} | {zstd['compressed_bytes'] / gzip['compressed_bytes']:.3f} |"
             f" {_ratio(zstd, gzip, 'copy_seconds')} |"
             f" {_ratio(zstd, gzip, 'unpack_seconds')} |"
+            f" {_ratio(zstd, gzip, 'decompress_seconds')} |"
         )
     out.append("")
     return out
