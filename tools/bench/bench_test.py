@@ -82,11 +82,12 @@ def test_sizes(results: dict[str, Any]) -> None:
             # /app itself once the service and its library are both there.
             assert (first_party["directory"] + "/").startswith("/app/"), where
             assert first_party["directory"] != third_party["directory"], where
-    levels = results["compression"]["levels"]
-    assert [level["level"] for level in levels] == [1, 6, 9]
-    for level in levels:
-        positive(level["compressed_bytes"], "compression")
-        assert level["cpu_seconds"] >= 0
+    for key, want in (("levels", [1, 6, 9]), ("zstd_levels", [3, 9, 19])):
+        levels = results["compression"][key]
+        assert [level["level"] for level in levels] == want, key
+        for level in levels:
+            positive(level["compressed_bytes"], key)
+            assert level["cpu_seconds"] >= 0
 
 
 def test_compression_formats(results: dict[str, Any]) -> None:
