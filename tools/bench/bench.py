@@ -28,6 +28,7 @@ from typing import Any
 import build_times
 import coldstart
 import compression
+import compression_formats
 import floor
 import imports
 import load
@@ -51,11 +52,16 @@ IMAGES = {
     # with nothing imported (floor_server.py).
     "floor": "tools/bench/floor",
     "floor_python": "tools/bench/floor_python",
+    # hello and hello_slim with tar+zstd layers, linux/amd64 (same file).
+    "hello_zstd": "tools/bench/hello_zstd",
+    "hello_slim_zstd": "tools/bench/hello_slim_zstd",
     # The second service: compiled dependencies (pydantic-core, orjson).
     "items": "images/items",
     "items_debug": "images/items_debug",
     "items_slim": "images/items_slim",
 }
+# Measured as tar+gzip and as tar+zstd (compression_formats.py).
+COMPRESSION_VARIANTS = ("hello", "hello_slim")
 SIZE_VARIANTS = (
     "hello",
     "hello_debug",
@@ -84,7 +90,7 @@ SHARED_WITH_HELLO = {
     "items_slim": "hello_slim",
 }
 ARCHES = list(ARCHITECTURES)
-REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip")
+REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip", "skopeo", "docker-registry")
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,16 @@ def run(
     results["shared_layers"] = sizes.shared_layers(results["sizes"], SHARED_WITH_HELLO)
     log("compression levels")
     results["compression"] = compression.measure(layouts["hello"], "linux/amd64")
+    log("tar+gzip and tar+zstd: sizes, copy from a registry, unpack")
+    results["compression_formats"] = compression_formats.measure(
+        {
+            v: {"gzip": layouts[v], "zstd": layouts[f"{v}_zstd"]}
+            for v in COMPRESSION_VARIANTS
+        },
+        work / "compression",
+        1 if plan.quick else 5,
+        log,
+    )
     log("cold start")
     results["cold_start"] = coldstart.measure(
         {v: layouts[v] for v in COLD_START_VARIANTS},
@@ -269,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         load.BenchError,
         coldstart.ContainerError,
         coldstart.EmulationUnavailable,
+        compression_formats.CompressionBenchError,
         NestedBazelError,
     ) as err:
         log(f"failed: {err}")

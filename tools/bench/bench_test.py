@@ -92,11 +92,32 @@ def test_sizes(results: dict[str, Any]) -> None:
             # The static base at least; never the service's own layers.
             assert 1 <= count["shared"] < count["layers"], (image, count)
             assert 0 < count["shared_compressed_bytes"] < count["compressed_bytes"]
-    levels = results["compression"]["levels"]
-    assert [level["level"] for level in levels] == [1, 6, 9]
-    for level in levels:
-        positive(level["compressed_bytes"], "compression")
-        assert level["cpu_seconds"] >= 0
+    for key, want in (("levels", [1, 6, 9]), ("zstd_levels", [3, 9, 19])):
+        levels = results["compression"][key]
+        assert [level["level"] for level in levels] == want, key
+        for level in levels:
+            positive(level["compressed_bytes"], key)
+            assert level["cpu_seconds"] >= 0
+
+
+def test_compression_formats(results: dict[str, Any]) -> None:
+    section = results["compression_formats"]
+    assert section["platform"] == "linux/amd64"
+    assert set(section["images"]) == set(bench.COMPRESSION_VARIANTS)
+    for name, by_compression in section["images"].items():
+        assert set(by_compression) == {"gzip", "zstd"}, name
+        for compression, figures in by_compression.items():
+            where = f"{name} {compression}"
+            positive(figures["compressed_bytes"], where)
+            assert figures["uncompressed_bytes"] > figures["compressed_bytes"], where
+            positive(figures["transfer_seconds_at_100_mbit"], where)
+            check_stats(figures["copy_seconds"], f"{where} copy", 1)
+            check_stats(figures["unpack_seconds"], f"{where} unpack", 1)
+            check_stats(figures["decompress_seconds"], f"{where} decompress", 1)
+        # The same files in both: only the compressed bytes differ.
+        gzip, zstd = by_compression["gzip"], by_compression["zstd"]
+        assert gzip["uncompressed_bytes"] == zstd["uncompressed_bytes"], name
+        assert gzip["manifest_digest"] != zstd["manifest_digest"], name
 
 
 def test_build(results: dict[str, Any]) -> None:
@@ -176,6 +197,7 @@ def test_report_references_every_plot_and_section(out: Path) -> None:
     for heading in (
         "## Method",
         "## Image size",
+        "## tar+gzip and tar+zstd layers",
         "## Build time",
         "## Cold start",
         "## Latency, throughput and memory",

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # No display: render to files.
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import compression_formats  # noqa: E402
 from image_platforms import ARCHITECTURES  # noqa: E402
 
 PLOTS = {
@@ -214,17 +215,27 @@ def markdown(results: dict[str, Any]) -> str:
     comp = results["compression"]
     add(
         f"\nCompression of {comp['image']} {comp['platform']}"
-        f" ({_mb(comp['uncompressed_bytes'])} MB of layer tars) with zlib-ng"
-        f" (the rules use level {comp['default_level']}):\n"
+        f" ({_mb(comp['uncompressed_bytes'])} MB of layer tars), one core; the"
+        " rules' levels in bold (gzip's is the default; zstd's with"
+        " --//tools/oci:compression=zstd):\n"
     )
-    add("| level | compressed MB | ratio | CPU s |")
-    add("| ---: | ---: | ---: | ---: |")
-    for level in comp["levels"]:
-        add(
-            f"| {level['level']} | {_mb(level['compressed_bytes'])} |"
-            f" {level['compressed_bytes'] / comp['uncompressed_bytes']:.3f} |"
-            f" {level['cpu_seconds']:.2f} |"
-        )
+    add("| compressor | level | compressed MB | ratio | CPU s |")
+    add("| --- | ---: | ---: | ---: | ---: |")
+    for name, key, default in (
+        ("gzip (zlib-ng)", "levels", comp["default_level"]),
+        ("zstd (zstandard)", "zstd_levels", comp["zstd_default_level"]),
+    ):
+        for level in comp[key]:
+            shown = (
+                f"**{level['level']}**" if level["level"] == default else level["level"]
+            )
+            add(
+                f"| {name} | {shown} | {_mb(level['compressed_bytes'])} |"
+                f" {level['compressed_bytes'] / comp['uncompressed_bytes']:.3f} |"
+                f" {level['cpu_seconds']:.2f} |"
+            )
+
+    out += compression_formats.markdown(results["compression_formats"])
 
     add("\n## Build time\n")
     add(f"![build times]({PLOTS['build']})\n")

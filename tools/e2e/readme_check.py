@@ -14,9 +14,12 @@ docker-registry this check starts on 127.0.0.1. A README command the check
 does not know fails it: teach COMMANDS below what the command promises.
 
 After the README, the launcher's own promises (the user's environment and
-working directory, the variables it drops, signals and exit codes) and the
-clear errors of bad input (a registry that is down, a wrong key password, an
-unknown engine) are checked the same way, from the host.
+working directory, the variables it drops, signals and exit codes), images
+with tar+zstd layers (--//tools/oci:compression=zstd: pushed, pulled and run
+by podman, loaded from oci_load's tarball) and the clear errors of bad input
+(a registry that is down, a wrong key password, an unknown engine) are checked
+the same way, from the host. (With --here, bazel-bin/images then holds the
+zstd build.)
 
 Run by .ci/run after the README's test command; tools/e2e/readme_check (the
 wrapper) installs what it needs from Debian first (podman, runc,
@@ -275,7 +278,8 @@ def pushed_lines(output: str) -> dict[str, str]:
     return dict(re.findall(r"^(\S+)@(sha256:[0-9a-f]{64})$", output, re.MULTILINE))
 
 
-def check_push(world: World, command: str) -> None:
+def check_push(world: World, command: str) -> dict[str, str]:
+    """The push's REPOSITORY@DIGEST lines: each the built index, each tag on it."""
     result = run_ok(world, world.rewrite(command))
     pushed = pushed_lines(result.stdout)
     expect(pushed, f"push printed no REPOSITORY@DIGEST lines:\n{tail(result.stdout)}")
@@ -290,6 +294,7 @@ def check_push(world: World, command: str) -> None:
             remote = skopeo_digest(world, reference)
             expect(remote == digest, f"{reference} is {remote}, pushed {digest}")
     ok(f"{len(pushed)} images ({', '.join(sorted(pushed))}): the digests skopeo reads back equal the built indexes; tags: {', '.join(tags) or 'none'}")  # fmt: skip
+    return pushed
 
 
 def check_keygen(world: World, command: str) -> None:
@@ -392,6 +397,60 @@ def check_launcher(world: World) -> None:
             served.kill()
         expect(status == want, f"{how}: exit status {status}, the program's is {want}")
         ok(f"{how}: the program got it once and the launcher exited {status}, the program's own status")  # fmt: skip
+
+
+ZSTD_LAYER = "application/vnd.oci.image.layer.v1.tar+zstd"
+ZSTD_FLAG = "--//tools/oci:compression=zstd"
+
+
+def layer_types(world: World, image: str) -> set[str]:
+    """The media types of every layer of bazel-bin/images/IMAGE, on every platform."""
+    index = local_index(world, image)
+    types = set()
+    for manifest in index["platforms"].values():
+        blob = index["layout"] / "blobs" / manifest["digest"].replace(":", "/")
+        types |= {layer["mediaType"] for layer in json.loads(blob.read_text())["layers"]}  # fmt: skip
+    return types
+
+
+def check_zstd(world: World) -> None:
+    """Images with tar+zstd layers: pushed and read back unchanged, pulled and
+    run by podman, and loaded by podman from oci_load's tarball."""
+    command = f"./tools/bazel run //images:push {ZSTD_FLAG} -- --repository-prefix {EXAMPLE_REGISTRY}/zstd --tag v1-zstd"  # fmt: skip
+    say(f"\n$ (zstd layers) {command}")
+    pushed = check_push(world, command)
+    for repository in sorted(pushed):
+        image = repository.rsplit("/", 1)[1]
+        types = layer_types(world, image)
+        expect(types == {ZSTD_LAYER}, f"bazel-bin/images/{image} has layers {types}")
+    ok("every layer of every pushed image is tar+zstd")
+
+    hello = next(r for r in pushed if r.endswith("/hello"))
+    reference, port = f"{hello}:v1-zstd", free_port()
+    served = f"podman run --rm --read-only --cap-drop=ALL --tls-verify=false -p 127.0.0.1:{port}:8080 {reference}"  # fmt: skip
+    say(f"$ (zstd layers) {served}")
+    try:
+        greeting(world, served, port, ("ctrl-c",))
+        pulled = podman(world, "image", "inspect", "--format", "{{.Digest}}", reference)
+        index = local_index(world, "hello")
+        built = {index["digest"], index["platforms"][HOST_ARCH]["digest"]}
+        expect(pulled in built, f"podman pulled {pulled}, not one of {sorted(built)}")
+        ok(f"podman pulled {reference} ({pulled[:19]}...), the zstd build, and ran it")
+    finally:
+        podman(world, "rmi", "--force", reference)
+
+    tarball = "bazel-bin/images/hello_load_tarballs/linux-" + HOST_ARCH + ("-v8" if HOST_ARCH == "arm64" else "") + ".tar"  # fmt: skip
+    say(f"$ (zstd layers) ./tools/bazel build //images:hello_load --output_groups=tarball {ZSTD_FLAG} && podman load -i {tarball}")  # fmt: skip
+    run_ok(world, f"./tools/bazel build //images:hello_load --output_groups=tarball {ZSTD_FLAG}")  # fmt: skip
+    podman(world, "rmi", "--force", "hello:latest")
+    try:
+        run_ok(world, f"podman load -i {tarball}")
+        image_id = podman(world, "image", "inspect", "--format", "{{.Id}}", "hello:latest")  # fmt: skip
+        want = config_digest(world, "hello", HOST_ARCH).split(":")[1]
+        expect(image_id == want, f"podman loaded {image_id}, the build's is {want}")
+        ok(f"podman loaded the tar+zstd tarball as hello:latest, ID {want[:12]}")
+    finally:
+        podman(world, "rmi", "--force", "hello:latest")
 
 
 def check_bad_input(world: World) -> None:
@@ -534,7 +593,7 @@ def main(argv: list[str]) -> int:
             except (CheckFailed, subprocess.TimeoutExpired) as err:
                 failures += 1
                 say(f"   FAILED: {err}")
-        for extra in (check_launcher, check_bad_input):
+        for extra in (check_launcher, check_zstd, check_bad_input):
             try:
                 extra(world)
             except (CheckFailed, subprocess.TimeoutExpired) as err:

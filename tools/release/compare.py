@@ -74,7 +74,10 @@ def differing_files(a: Layer, b: Layer) -> list[str]:
     if len(names) > MAX_FILES:
         shown.append(f"... and {len(names) - MAX_FILES} more")
     if not names:
-        shown.append("(same files; only the compressed bytes differ: check the gzip)")
+        shown.append(
+            "(same files; only the compressed bytes differ: check the compressor,"
+            " ocilib.layer_compressor and its wheel in requirements_lock.txt)"
+        )
     return shown
 
 
@@ -123,6 +126,16 @@ def compare_image(name: str, a: Path, b: Path) -> list[Mismatch]:
         for number, (la, lb) in enumerate(zip(layers_a, layers_b, strict=True)):
             if la.digest == lb.digest:
                 continue
+            if la.compression != lb.compression:
+                found.append(
+                    Mismatch(
+                        name,
+                        f"{where}; layer {number} is {la.media_type} in the first build"
+                        f" and {lb.media_type} in the second: build both with the same"
+                        " --//tools/oci:compression",
+                    )
+                )
+                break
             files = differing_files(la, lb)
             found.append(
                 Mismatch(

@@ -10,6 +10,7 @@ its own, see spec.py) and image-config.json, the image's OCI config.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from ocireader import Layout, LayoutError
 
 # Written by unpack() beside rootfs/: the image's OCI config, as the layout has it.
 IMAGE_CONFIG = "image-config.json"
+# umoci unpacks tar+zstd layers since 0.5.0; Debian 12's 0.4.7 cannot (sid's 0.6 can).
+UMOCI_ZSTD_VERSION = (0, 5)
 
 
 def unpack(layout: Path, ref: str, into: Path) -> Path:
@@ -35,9 +38,12 @@ def unpack(layout: Path, ref: str, into: Path) -> Path:
     check_root()
     layout = Path(layout).resolve()  # runfiles hold a symlink to the layout
     into = Path(into)
-    config = read_image_config(layout, ref)
+    config, compressions = read_image(layout, ref)
+    umoci = tool("umoci")
+    if "zstd" in compressions:
+        check_umoci_reads_zstd(umoci, f"{layout.name}:{ref}")
     run(
-        [tool("umoci"), "unpack", "--image", f"{layout}:{ref}", str(into)],
+        [umoci, "unpack", "--image", f"{layout}:{ref}", str(into)],
         what=f"umoci unpack {layout.name}:{ref}",
         timeout=300,
     )
@@ -47,11 +53,37 @@ def unpack(layout: Path, ref: str, into: Path) -> Path:
 
 def read_image_config(layout: Path, ref: str) -> dict[str, Any]:
     """The OCI image config (architecture, config.Env, ...) of `ref` in a layout."""
+    return read_image(layout, ref)[0]
+
+
+def read_image(layout: Path, ref: str) -> tuple[dict[str, Any], set[str]]:
+    """The OCI image config of `ref`, and the compressions of its layers."""
     try:
         reader = Layout(layout)
-        return reader.image(reader.named(ref)).config
+        image = reader.image(reader.named(ref))
+        return image.config, {layer.compression for layer in image.layers}
     except LayoutError as e:
         raise ContainerError(str(e)) from None
+
+
+def umoci_version(text: str) -> tuple[int, ...] | None:
+    """ "umoci version 0.6.0+ds-1+b1" -> (0, 6, 0); None if it says no version."""
+    match = re.search(r"umoci version (\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(n) for n in match.groups(default="0")) if match else None
+
+
+def check_umoci_reads_zstd(umoci: str, what: str) -> None:
+    """Fail, saying so, where umoci would not unpack the tar+zstd layers of `what`."""
+    output = run([umoci, "--version"], what="umoci --version", timeout=30).stdout
+    version = umoci_version(output.decode(errors="replace"))
+    if version is None or version[:2] < UMOCI_ZSTD_VERSION:
+        found = ".".join(map(str, version)) if version else "of unknown version"
+        raise ContainerError(
+            f"{what} has tar+zstd layers, and umoci {found} ({umoci}) cannot unpack"
+            " them: umoci reads zstd since 0.5.0. Run through ./tools/bazel (the"
+            " build root has umoci 0.6), install a newer umoci, or build the image"
+            " with gzip layers (the default of --//tools/oci:compression)"
+        )
 
 
 @dataclass(frozen=True)

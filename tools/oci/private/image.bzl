@@ -2,6 +2,7 @@
 
 load("//platforms:platforms.bzl", "PLATFORMS")
 load("//tools/stamping:defs.bzl", "STAMP_ATTRS", "maybe_stamp")
+load(":compression.bzl", "compression_transition")
 load(":layer.bzl", "LAYER_TOOL_ATTRS", "run_layer_tool")
 load(":providers.bzl", "OciImageInfo", "OciLayerInfo")
 
@@ -42,7 +43,7 @@ def _collect_layers(ctx):
     """Layers of `tars` in order; foreign tars are normalised and recompressed."""
     layers = []
     seen = {}
-    for index, target in enumerate(ctx.attr.tars):
+    for index, target in enumerate(ctx.attr.tars):  # (Built with the image's compression.)
         if OciLayerInfo in target:
             info = target[OciLayerInfo]
             for path, origin in info.paths.items():
@@ -64,13 +65,15 @@ def _oci_image_impl(ctx):
     platform = _platform(ctx)
     base = None
     if ctx.attr.base:
-        if OciImageInfo in ctx.attr.base:
-            base_info = ctx.attr.base[OciImageInfo]
+        # A list: the attribute has a (1:1) transition, the image's compression.
+        base_target = ctx.attr.base[0]
+        if OciImageInfo in base_target:
+            base_info = base_target[OciImageInfo]
             if base_info.platform != platform:
-                fail("base: {} is built for {}, this image for {}; give a base per platform with select()".format(ctx.attr.base.label, base_info.platform, platform), attr = "base")
+                fail("base: {} is built for {}, this image for {}; give a base per platform with select()".format(base_target.label, base_info.platform, platform), attr = "base")
             base = base_info.layout
         else:
-            base = ctx.file.base
+            base = base_target[DefaultInfo].files.to_list()[0]
     layers = _collect_layers(ctx)
 
     layout = ctx.actions.declare_directory(ctx.label.name)
@@ -138,8 +141,8 @@ oci_image = rule(
 Attribute names and behaviour follow rules_oci's `oci_image`; differences are in
 tools/oci/README.md.""",
     attrs = dict(
-        base = attr.label(allow_single_file = True, doc = "An oci_image (or an OCI layout directory) to start from; none: scratch."),
-        tars = attr.label_list(allow_files = True, doc = "Layers, in order: oci_layer / py_image_layers targets or any .tar[.gz|.xz|.zst]."),
+        base = attr.label(allow_single_file = True, cfg = compression_transition, doc = "An oci_image (or an OCI layout directory) to start from; none: scratch. An oci_image base is built with this image's `compression`; the layers of any other layout are copied as they are."),
+        tars = attr.label_list(allow_files = True, cfg = compression_transition, doc = "Layers, in order: oci_layer / py_image_layers targets (built with this image's `compression`) or any .tar[.gz|.xz|.zst] (normalised and compressed so)."),
         entrypoint = attr.string_list(doc = "Entrypoint, exec form."),
         cmd = attr.string_list(doc = "Default arguments, exec form."),
         env = attr.string_dict(doc = "Environment; overrides the base's by key."),
@@ -155,6 +158,7 @@ tools/oci/README.md.""",
         architecture = attr.string(doc = "Image architecture; default: from the target platform (amd64 or arm64)."),
         variant = attr.string(doc = "Architecture variant; default: the platform's (v8 for arm64, //platforms:platforms.bzl)."),
         _cpus = attr.label_list(default = ["@platforms//cpu:" + p["cpu"] for p in PLATFORMS.values()]),
+        _allowlist_function_transition = attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         _image_tool = attr.label(default = "//tools/oci/private:image", executable = True, cfg = "exec"),
         **(LAYER_TOOL_ATTRS | STAMP_ATTRS)
     ),

@@ -13,6 +13,10 @@ order given; two images of one platform are an error), and an index.json naming
 
 The per-platform refs are for tools that cannot read nested indexes (umoci 0.4.7).
 --annotation goes on the nested index; --digest-out gets the nested index digest.
+A manifest with a tar+zstd layer is listed with the annotation
+io.github.containers.compression.zstd: "true", as containers/image (podman,
+skopeo) writes it: it tells clients that pulling it needs zstd, and skopeo copy
+--preserve-digests would otherwise have to add it (and so refuse to copy).
 """
 
 from __future__ import annotations
@@ -35,6 +39,14 @@ class Image:
     platform: ocilib.Platform
     manifest: dict[str, Any]  # Descriptor of the manifest (without annotations).
     blobs: list[dict[str, Any]]  # Descriptors of the config and the layers.
+
+    @property
+    def instance_annotations(self) -> dict[str, str]:
+        """What the nested index says of this manifest beside its platform."""
+        layer_types = {blob["mediaType"] for blob in self.blobs[1:]}
+        if ocilib.MEDIA_TYPE_LAYER_ZSTD in layer_types:
+            return {ocilib.ANNOTATION_COMPRESSION_ZSTD: "true"}
+        return {}
 
 
 def read_image(layout: Path) -> Image:
@@ -116,7 +128,16 @@ def main(argv: list[str]) -> None:
     nested: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": ocilib.MEDIA_TYPE_INDEX,
-        "manifests": [{**i.manifest, "platform": i.platform.to_json()} for i in images],
+        "manifests": [
+            ocilib.descriptor(
+                i.manifest["mediaType"],
+                i.manifest["digest"],
+                i.manifest["size"],
+                i.platform,
+                i.instance_annotations,
+            )
+            for i in images
+        ],
     }
     if annotations:
         nested["annotations"] = annotations

@@ -1,12 +1,16 @@
 """oci_layer: a deterministic layer from files, directories, symlinks and tars."""
 
+load(":compression.bzl", "COMPRESSION_ATTRS", "layer_compression")
 load(":providers.bzl", "OciLayerInfo")
 
 def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix = "", inputs = []):
     """Registers one layer.py action; returns struct(blob, descriptor, listing).
 
+    The layer is compressed as layer_compression(ctx) says: the rule's
+    `compression` attribute, else the build setting.
+
     Args:
-        ctx: rule context with a `_layer_tool` attribute.
+        ctx: rule context with LAYER_TOOL_ATTRS.
         name: output file prefix.
         specs: Files with layer.py specs.
         tars: tar Files merged in.
@@ -17,11 +21,14 @@ def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix
     Returns:
         struct(blob, descriptor, listing, origin) of the new layer.
     """
-    blob = ctx.actions.declare_file(name + ".tar.gz")
+    compression = layer_compression(ctx)
+    blob = ctx.actions.declare_file(name + (".tar.zst" if compression == "zstd" else ".tar.gz"))
     descriptor = ctx.actions.declare_file(name + ".json")
     listing = ctx.actions.declare_file(name + ".listing")
     args = ctx.actions.args()
     args.add("--output", blob).add("--descriptor", descriptor).add("--listing", listing)
+    if compression != "gzip":  # gzip is layer.py's default: its command lines stay as they were.
+        args.add("--compression", compression)
     args.add_all(specs, before_each = "--spec")
     args.add_all(tars, before_each = "--tar")
     args.add_all(excludes, before_each = "--exclude")
@@ -37,9 +44,10 @@ def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix
     )
     return struct(blob = blob, descriptor = descriptor, listing = listing, origin = str(ctx.label))
 
-LAYER_TOOL_ATTRS = {
-    "_layer_tool": attr.label(default = "//tools/oci/private:layer", executable = True, cfg = "exec"),
-}
+LAYER_TOOL_ATTRS = dict(
+    _layer_tool = attr.label(default = "//tools/oci/private:layer", executable = True, cfg = "exec"),
+    **COMPRESSION_ATTRS
+)
 
 def image_path(path, attribute):
     """Normalises an image path, failing on `..` or emptiness.
@@ -128,7 +136,7 @@ def _oci_layer_impl(ctx):
 
 oci_layer = rule(
     implementation = _oci_layer_impl,
-    doc = """A deterministic tar+gzip layer (sorted entries, mtime 0, numeric owners, pinned gzip).
+    doc = """A deterministic tar+gzip or tar+zstd layer (sorted entries, mtime 0, numeric owners, pinned compressor).
 
 Plays the part of `tar` / `pkg_tar` in a rules_oci setup; its output can be used
 in `oci_image(tars = ...)`, and so can any tar those rules make.""",

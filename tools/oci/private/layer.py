@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Build one deterministic OCI layer: a gzipped tar plus its descriptor.
+"""Build one deterministic OCI layer: a compressed tar (gzip or zstd) plus its descriptor.
 
     layer.py --output layer.tar.gz --descriptor layer.json
              [--spec SPEC.json]... [--tar IN.tar[.gz|.xz|.zst|.bz2]]...
              [--strip-prefix PREFIX] [--exclude GLOB]... [--mtime N]
-             [--compression-level N] [--uncompressed-output layer.tar]
+             [--compression gzip|zstd] [--compression-level N]
+             [--uncompressed-output layer.tar]
              [--listing paths.txt] [--zstd /usr/bin/zstd]
 
 A spec is {"entries": [ENTRY, ...]} where ENTRY is
@@ -33,8 +34,10 @@ every link follows its target. The same path twice is fine if both are identical
 and an error naming both origins otherwise. Device files and FIFOs are rejected;
 whiteouts (.wh.*) are ordinary files and pass through.
 
-The gzip stream comes from ocilib.gzip_compressor fed in fixed 1 MiB chunks: the
-chunk size is part of the output format (changing it changes digests). Contents are
+The compressed stream comes from ocilib.layer_compressor (zlib-ng for gzip, the
+default; libzstd from the zstandard wheel for zstd, media type tar+zstd), fed in
+fixed 1 MiB chunks: the chunk size is part of the output format (changing it
+changes digests). Contents are
 held in memory while the layer is built, which suits layers of up to a few hundred MB.
 """
 
@@ -68,7 +71,7 @@ _SPEC_KEYS = {"path", "type", "source", "target", "mode", "uid", "gid"}
 _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _BLOCK = 512
-_GZIP_CHUNK = 1 << 20
+_COMPRESS_CHUNK = 1 << 20
 _MAX_MTIME = 8**11 - 1  # What the 12-byte ustar field holds; we never write PAX times.
 _MAX_ID = 2**32 - 1
 
@@ -625,34 +628,39 @@ def write_tar(entries: Iterable[Entry], mtime: int, out: LayerSink) -> None:
 
 
 class LayerSink:
-    """Takes the tar stream: hashes it (diff_id), optionally keeps it, and gzips it.
+    """Takes the tar stream: hashes it (diff_id), optionally keeps it, and compresses it.
 
-    The compressor is fed fixed-size chunks, so the gzip bytes are a function of the tar
-    bytes alone, not of how the tar writer happened to split its writes.
+    The compressor is fed fixed-size chunks, so the compressed bytes are a function of
+    the tar bytes alone, not of how the tar writer happened to split its writes.
     """
 
     def __init__(
-        self, compressed: BinaryIO, uncompressed: BinaryIO | None, level: int
+        self,
+        compressed: BinaryIO,
+        uncompressed: BinaryIO | None,
+        compression: str = ocilib.DEFAULT_COMPRESSION,
+        level: int | None = None,
     ) -> None:
         self.tar = ocilib.HashingWriter(uncompressed)
-        self.gzip = ocilib.HashingWriter(compressed)
-        self._compressor = ocilib.gzip_compressor(level)
+        self.compressed = ocilib.HashingWriter(compressed)
+        self.media_type = ocilib.LAYER_MEDIA_TYPE[compression]
+        self._compressor = ocilib.layer_compressor(compression, level)
         self._pending = bytearray()
 
     def write(self, data: bytes) -> None:
         self.tar.write(data)
         view = memoryview(data)
         while view:
-            take = min(_GZIP_CHUNK - len(self._pending), len(view))
+            take = min(_COMPRESS_CHUNK - len(self._pending), len(view))
             self._pending += view[:take]
             view = view[take:]
-            if len(self._pending) == _GZIP_CHUNK:
-                self.gzip.write(self._compressor.compress(bytes(self._pending)))
+            if len(self._pending) == _COMPRESS_CHUNK:
+                self.compressed.write(self._compressor.compress(bytes(self._pending)))
                 self._pending.clear()
 
     def close(self) -> None:
-        self.gzip.write(self._compressor.compress(bytes(self._pending)))
-        self.gzip.write(self._compressor.flush())
+        self.compressed.write(self._compressor.compress(bytes(self._pending)))
+        self.compressed.write(self._compressor.flush())
         self._pending.clear()
 
 
@@ -670,7 +678,7 @@ def listing_lines(entries: Iterable[Entry]) -> Iterator[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="layer.py",
-        description="Build one deterministic OCI layer (tar+gzip) and its descriptor.",
+        description="Build one deterministic OCI layer (tar+gzip or tar+zstd) and its descriptor.",
     )
     p.add_argument(
         "--spec", action="append", default=[], help="layer spec JSON (repeatable)"
@@ -687,9 +695,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--mtime", type=int, default=0, help="mtime of every entry (default 0)"
     )
-    p.add_argument("--compression-level", type=int, default=ocilib.DEFAULT_GZIP_LEVEL)
+    p.add_argument(
+        "--compression",
+        choices=ocilib.COMPRESSIONS,
+        default=ocilib.DEFAULT_COMPRESSION,
+        help="layer compression (default gzip)",
+    )
+    p.add_argument(
+        "--compression-level",
+        type=int,
+        help=f"default: {ocilib.DEFAULT_GZIP_LEVEL} for gzip, {ocilib.DEFAULT_ZSTD_LEVEL} for zstd",
+    )
     p.add_argument("--zstd", default="/usr/bin/zstd", help="zstd tool for .zst inputs")
-    p.add_argument("--output", required=True, help="layer blob to write (tar+gzip)")
+    p.add_argument("--output", required=True, help="layer blob to write (compressed)")
     p.add_argument("--descriptor", required=True, help="descriptor JSON to write")
     p.add_argument("--uncompressed-output", help="also write the plain tar here")
     p.add_argument("--listing", help="also write a sorted listing of the entries here")
@@ -712,23 +730,24 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     if not 0 <= args.mtime <= _MAX_MTIME:
         raise ocilib.OciError(f"--mtime must be 0..{_MAX_MTIME}")
-    ocilib.gzip_compressor(
-        args.compression_level
-    )  # Fail on a bad level before any work.
+    # Fail on a bad level (or a zstandard that is not the pinned one) before any work.
+    ocilib.layer_compressor(args.compression, args.compression_level)
     entries = collect(args)
     with contextlib.ExitStack() as stack:
         compressed = stack.enter_context(open(args.output, "wb"))
         uncompressed = None
         if args.uncompressed_output:
             uncompressed = stack.enter_context(open(args.uncompressed_output, "wb"))
-        sink = LayerSink(compressed, uncompressed, args.compression_level)
+        sink = LayerSink(
+            compressed, uncompressed, args.compression, args.compression_level
+        )
         write_tar(entries, args.mtime, sink)
         sink.close()
     for path in (args.output, args.uncompressed_output):
         if path:
             os.chmod(path, 0o644)
     desc = ocilib.descriptor(
-        ocilib.MEDIA_TYPE_LAYER_GZIP, sink.gzip.digest, sink.gzip.size
+        sink.media_type, sink.compressed.digest, sink.compressed.size
     )
     desc["diff_id"] = sink.tar.digest
     ocilib.write_file(args.descriptor, ocilib.canonical_json(desc))

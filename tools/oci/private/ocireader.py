@@ -12,9 +12,9 @@
 
 Every blob read whole is checked against its descriptor (digest and size), and a
 layer tar read whole against its diff_id too. Layers are decompressed according
-to their media type, in one table (DECOMPRESSORS): tar and tar+gzip today; a
-tar+zstd layer is named and refused until an entry is added there. Docker media
-types are read as their OCI equivalents. Standard library only.
+to their media type, in one table (DECOMPRESSORS): tar, tar+gzip and tar+zstd.
+Docker media types are read as their OCI equivalents. Standard library only,
+except zstandard (the locked wheel), imported when a zstd layer is read.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import tarfile
 from collections.abc import Callable, Iterator
@@ -43,19 +44,114 @@ from ocilib import (
 
 # Indexes inside indexes deeper than this are a mistake (or a loop).
 MAX_INDEX_DEPTH = 4
-
-# Layer media type -> (compression, a function opening the uncompressed stream).
-DECOMPRESSORS: dict[str, tuple[str, Callable[[Path], IO[bytes]]]] = {
-    MEDIA_TYPE_LAYER_TAR: ("none", lambda path: open(path, "rb")),
-    MEDIA_TYPE_LAYER_GZIP: ("gzip", lambda path: gzip.open(path, "rb")),
-}
-# Known, but not read yet: the error says so instead of "unknown media type".
-NOT_YET_READ = {MEDIA_TYPE_LAYER_ZSTD: "zstd"}
+# Compressed bytes a zstd layer is read by: small, since zstd expands them many times.
+_ZSTD_CHUNK = 1 << 16
 
 
 class LayoutError(OciError):
     """The layout cannot be read: not a layout, a missing or corrupt blob, an
     unknown format. The message names the layout and the blob."""
+
+
+class BadCompressedData(LayoutError):
+    """A layer blob its decompressor cannot read (the message says how)."""
+
+
+@dataclass(frozen=True)
+class Decompressor:
+    """How layers of one media type are read: streamed from the blob, or whole."""
+
+    name: str  # "none", "gzip", "zstd": Layer.compression
+    open: Callable[[Path], IO[bytes]]  # The uncompressed stream of a blob file.
+    decompress: Callable[[bytes], bytes]  # Raises BadCompressedData if it cannot.
+
+
+def _gunzip(data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as e:
+        raise BadCompressedData(f"bad gzip data: {e}") from e
+
+
+class _ZstdStream(io.RawIOBase):
+    """The content of a zstd stream, frame after frame (zstd:chunked layers are many).
+
+    libzstd's own stream reader returns what it has of a truncated frame and stops
+    without a word; this one raises BadCompressedData, so a cut-off layer never reads
+    as a shorter tar.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import zstandard  # Only layouts with zstd layers need it.
+
+        super().__init__()
+        self._raw = raw
+        self._error = zstandard.ZstdError
+        self._new_frame = zstandard.ZstdDecompressor().decompressobj
+        self._frame = self._new_frame()
+        self._in_frame = False  # Part of a frame read, its end not yet.
+        self._pending = b""  # Input after the end of the last frame.
+        self._out = b""  # Decompressed, from _offset on not yet read.
+        self._offset = 0
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        """How many uncompressed bytes were read (sizes are measured with it)."""
+        return self._position
+
+    def _fill(self) -> bool:
+        while self._offset >= len(self._out):
+            data, self._pending = self._pending or self._raw.read(_ZSTD_CHUNK), b""
+            if not data:
+                if self._in_frame:
+                    raise BadCompressedData(
+                        "truncated zstd data: the last frame ends early"
+                    )
+                return False
+            self._in_frame = True
+            try:
+                self._out, self._offset = self._frame.decompress(data), 0
+            except self._error as e:
+                raise BadCompressedData(f"bad zstd data: {e}") from e
+            if self._frame.eof:
+                self._pending = self._frame.unused_data
+                self._frame, self._in_frame = self._new_frame(), False
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._fill():
+            return 0
+        count = min(len(buffer), len(self._out) - self._offset)
+        buffer[:count] = memoryview(self._out)[self._offset : self._offset + count]
+        self._offset += count
+        self._position += count
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _unzstd(data: bytes) -> bytes:
+    with _ZstdStream(io.BytesIO(data)) as stream:
+        return stream.read()
+
+
+# Layer media type -> how to decompress it: the one place a compression is added.
+DECOMPRESSORS: dict[str, Decompressor] = {
+    MEDIA_TYPE_LAYER_TAR: Decompressor(
+        "none", lambda path: open(path, "rb"), lambda data: data
+    ),
+    MEDIA_TYPE_LAYER_GZIP: Decompressor(
+        "gzip", lambda path: gzip.open(path, "rb"), _gunzip
+    ),
+    MEDIA_TYPE_LAYER_ZSTD: Decompressor(
+        "zstd", lambda path: _ZstdStream(open(path, "rb")), _unzstd
+    ),
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -132,10 +228,8 @@ class Layer:
 
     @property
     def compression(self) -> str:
-        """ "none", "gzip" (or "zstd", which is not read yet)."""
-        if self.media_type in NOT_YET_READ:
-            return NOT_YET_READ[self.media_type]
-        return self._decompressor()[0]
+        """ "none", "gzip" or "zstd"."""
+        return self._decompressor().name
 
     @property
     def path(self) -> Path:
@@ -146,24 +240,19 @@ class Layer:
     def what(self) -> str:
         return f"layer {self.number} ({self.digest})"
 
-    def _decompressor(self) -> tuple[str, Callable[[Path], IO[bytes]]]:
-        if self.media_type in NOT_YET_READ:
-            raise LayoutError(
-                f"{self.layout.root}: {self.what}: {NOT_YET_READ[self.media_type]}"
-                " layers are not supported yet; use tar or tar+gzip"
-            )
+    def _decompressor(self) -> Decompressor:
         if self.media_type not in DECOMPRESSORS:
             raise LayoutError(
                 f"{self.layout.root}: {self.what}: unsupported layer media type"
-                f" {self.media_type!r}"
+                f" {self.media_type!r}; readable: {', '.join(sorted(DECOMPRESSORS))}"
             )
         return DECOMPRESSORS[self.media_type]
 
     def open(self) -> IO[bytes]:
         """The uncompressed tar as a stream (not checked: read() checks)."""
-        _, opener = self._decompressor()
+        decompressor = self._decompressor()
         try:
-            return opener(self.path)
+            return decompressor.open(self.path)
         except OSError as e:
             raise LayoutError(
                 f"{self.layout.root}: blob {self.digest} is missing: {e}"
@@ -172,15 +261,12 @@ class Layer:
     def read(self) -> bytes:
         """The uncompressed tar, checked: the blob against its descriptor, the
         tar against the config's diff_id."""
-        compression, _ = self._decompressor()
+        decompressor = self._decompressor()
         blob = self.layout.blob(self.descriptor)
-        if compression == "gzip":
-            try:
-                tar = gzip.decompress(blob)
-            except (OSError, EOFError) as e:
-                raise LayoutError(f"{self.what}: bad gzip data: {e}") from e
-        else:
-            tar = blob
+        try:
+            tar = decompressor.decompress(blob)
+        except BadCompressedData as e:
+            raise LayoutError(f"{self.what}: {e}") from e
         if self.diff_id is not None and _sha256(tar) != self.diff_id:
             raise LayoutError(
                 f"{self.what}: uncompressed content does not match diff_id {self.diff_id}"

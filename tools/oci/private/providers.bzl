@@ -3,7 +3,7 @@
 OciLayerInfo = provider(
     doc = "Layers made by this rule set: blobs already in their final, pinned compression.",
     fields = {
-        "layers": "list of struct(blob, descriptor, listing, origin): tar+gzip blob, its descriptor JSON, a listing of its entries, and a label string naming where it came from",
+        "layers": "list of struct(blob, descriptor, listing, origin): compressed blob (tar+gzip or tar+zstd), its descriptor JSON, a listing of its entries, and a label string naming where it came from",
         "paths": "dict: image path -> origin string of every regular file and symlink, for conflict checks at analysis time",
     },
 )

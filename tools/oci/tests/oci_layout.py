@@ -1,8 +1,10 @@
 """Reads OCI image layouts with the standard library only, checking every blob it reads.
 
 Deliberately independent of tools/oci/private (no ocilib, no ocireader): a bug
-shared by the writer and the reader would otherwise go unnoticed. The platforms
-are the table's (//platforms:image_platforms), which both follow.
+shared by the writer and the reader would otherwise go unnoticed. So tar+zstd
+layers are read by the zstd program (Debian's zstd), not by the zstandard wheel
+the rules compress with. The platforms are the table's
+(//platforms:image_platforms), which both follow.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +27,7 @@ MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_TYPE_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_TYPE_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_TYPE_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 REF_NAME = "org.opencontainers.image.ref.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"
 EPOCH = "1970-01-01T00:00:00Z"
@@ -89,6 +94,20 @@ class Image:
         return dict(item.split("=", 1) for item in self.runtime.get("Env", []))
 
 
+def decompress(media_type: str, blob: bytes) -> bytes:
+    """A layer blob's tar: gunzipped, or through the zstd program."""
+    if media_type == MEDIA_TYPE_LAYER:
+        return gzip.decompress(blob)
+    assert media_type == MEDIA_TYPE_LAYER_ZSTD, f"unexpected layer type {media_type}"
+    zstd = shutil.which("zstd")
+    assert zstd, "reading tar+zstd layers needs the zstd program (apt-get install zstd)"
+    result = subprocess.run(
+        [zstd, "-d", "-c", "-q"], input=blob, capture_output=True, check=False
+    )
+    assert result.returncode == 0, f"zstd -d: {result.stderr.decode()}"
+    return result.stdout
+
+
 def read_members(tar: bytes) -> list[Member]:
     members = []
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as archive:
@@ -150,7 +169,7 @@ class Layout:
         layers = []
         for desc in manifest["layers"]:
             blob = self.blob(desc)
-            tar = gzip.decompress(blob)
+            tar = decompress(desc["mediaType"], blob)
             layers.append(Layer(desc, blob, tar, read_members(tar)))
         return Image(descriptor, manifest, config, layers)
 
@@ -182,8 +201,11 @@ def check_layout(layout: Layout) -> None:
     assert layout.referenced_digests() == layout.blob_digests()
 
 
-def check_image(image: Image, platform: dict[str, str]) -> None:
-    """What every image built by oci_image must satisfy, whatever its attributes."""
+def check_image(
+    image: Image, platform: dict[str, str], layer_type: str = MEDIA_TYPE_LAYER
+) -> None:
+    """What every image built by oci_image must satisfy, whatever its attributes;
+    every layer of type `layer_type` (tar+gzip unless said)."""
     manifest, config = image.manifest, image.config
     assert manifest["schemaVersion"] == 2
     assert manifest["mediaType"] == MEDIA_TYPE_MANIFEST
@@ -196,7 +218,7 @@ def check_image(image: Image, platform: dict[str, str]) -> None:
     assert len(config["history"]) == len(image.layers)
     assert all(not h.get("empty_layer") for h in config["history"])
     for layer in image.layers:
-        assert layer.descriptor["mediaType"] == MEDIA_TYPE_LAYER
+        assert layer.descriptor["mediaType"] == layer_type
         check_normalized_tar(layer)
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from oci_layout import PLATFORM_REFS, Layout, runfile
 
-LAYOUTS = ["FULL_INDEX", "DERIVED_INDEX", "FULL_IMAGE", "FOREIGN_IMAGE"]
+LAYOUTS = [
+    "FULL_INDEX",
+    "DERIVED_INDEX",
+    "DERIVED_ZSTD_INDEX",  # tar+zstd layers
+    "FULL_IMAGE",
+    "FOREIGN_IMAGE",
+]
 
 
 def layout_dir(variable: str) -> Path:
@@ -137,16 +143,18 @@ def test_umoci_unpacks_full_image(
 
 
 @pytest.mark.parametrize("ref", sorted(PLATFORM_REFS))
+@pytest.mark.parametrize("variable", ["DERIVED_INDEX", "DERIVED_ZSTD_INDEX"])
 def test_umoci_unpacks_derived_image_over_its_base(
-    ref: str, tmp_path: Path, tool_env: dict[str, str]
+    variable: str, ref: str, tmp_path: Path, tool_env: dict[str, str]
 ) -> None:
+    # umoci reads tar+zstd since 0.5 (the build root's is 0.6; Debian 12's 0.4.7 cannot).
     umoci = tool("umoci")
     bundle = tmp_path / "bundle"
     run(
         umoci,
         "unpack",
         "--image",
-        f"{layout_dir('DERIVED_INDEX')}:{ref}",
+        f"{layout_dir(variable)}:{ref}",
         bundle,
         env=tool_env,
     )
@@ -162,7 +170,9 @@ def test_umoci_unpacks_derived_image_over_its_base(
     assert "LEVEL=derived" in process["env"]
 
 
-@pytest.mark.parametrize("variable", LAYOUTS)
+# Debian's oci-image-tool (1.0.0-rc) predates tar+zstd in the image-spec: it
+# calls the media type invalid, so zstd layouts are validated by skopeo and umoci.
+@pytest.mark.parametrize("variable", [v for v in LAYOUTS if v != "DERIVED_ZSTD_INDEX"])
 def test_oci_image_tool_validates_the_layout(
     variable: str, tool_env: dict[str, str]
 ) -> None:

@@ -64,7 +64,7 @@ def pyc_args(ctx, args):
 PROBE_ATTRS = {
     "probe_app": attr.label_list(
         mandatory = True,
-        allow_files = [".tar", ".tar.gz", ".tgz"],
+        allow_files = [".tar", ".tar.gz", ".tgz", ".tar.zst"],
         # The probe runs them on the machine that runs the action: its
         # extension modules must be that machine's, whatever the image's.
         cfg = "exec",

@@ -94,7 +94,7 @@ library as a tar (output group `pyc`), `report` (every kept path and why) and
         PROBE_ATTRS,
         app = attr.label_list(
             mandatory = True,
-            allow_files = [".tar", ".tar.gz", ".tgz"],
+            allow_files = [".tar", ".tar.gz", ".tgz", ".tar.zst"],
             cfg = _arch_platform,
             doc = "The service's layers (built here for `arch`'s platform): a py_image_layers target (or tars); the libraries their ELF files need are kept.",
         ),

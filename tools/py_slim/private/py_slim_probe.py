@@ -2,7 +2,7 @@
 """Run a Python service once and record every module it imports while serving.
 
     py_slim_probe.py --python /usr/bin/python3.13 --module hello
-                     --layer app.tar.gz [--layer ...] [--env KEY=VALUE]...
+                     --layer app.tar.gz|app.tar.zst [--layer ...] [--env KEY=VALUE]...
                      [--request "GET /healthz"]... [--allow MODULE]...
                      [--exclude MODULE]... --output modules.tsv
                      [--sources-output sources.txt]
@@ -43,6 +43,7 @@ tar_pyc.py --only precompiles.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import posixpath
@@ -53,11 +54,13 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
+import ocireader
 
 # Runs in the interpreter under test, with sys.argv = [OUT, MODULE, ALLOW, EXCLUDE].
 # Only sys and runpy: whatever it imported would be recorded as the service's.
@@ -111,10 +114,31 @@ class Module:
     reason: str  # serving or allowlist
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@contextlib.contextmanager
+def _layer_tar(layer: str) -> Iterator[tarfile.TarFile]:
+    """A layer blob as a tar: plain or gzip (tarfile), or zstd (ocireader's decompressor:
+    py_image_layers writes tar+zstd layers under --//tools/oci:compression=zstd)."""
+    with open(layer, "rb") as blob:
+        zstd = blob.read(len(_ZSTD_MAGIC)) == _ZSTD_MAGIC
+    if not zstd:
+        with tarfile.open(layer, "r:*") as tar:
+            yield tar
+        return
+    decompressor = ocireader.DECOMPRESSORS[ocilib.MEDIA_TYPE_LAYER_ZSTD]
+    with (
+        decompressor.open(Path(layer)) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        yield tar
+
+
 def unpack_layers(layers: list[str], root: Path) -> None:
     """Extract layers in order, honouring OCI whiteouts (.wh.NAME, .wh..wh..opq)."""
     for layer in layers:
-        with tarfile.open(layer, "r:*") as tar:
+        with _layer_tar(layer) as tar:
             for member in tar:
                 name = posixpath.normpath(member.name.lstrip("/"))
                 directory, base = posixpath.split(name)

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import compare
+import zstandard
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -22,29 +23,34 @@ def _blob(root: Path, data: bytes, media_type: str) -> dict:
     return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
 
 
-def _layer(files: dict[str, bytes]) -> bytes:
+def _layer(files: dict[str, bytes], compression: str = "gzip") -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in sorted(files.items()):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    if compression == "zstd":
+        return zstandard.ZstdCompressor().compress(out.getvalue())
     return gzip.compress(out.getvalue(), mtime=0)
 
 
-def make_layout(root: Path, app: bytes) -> Path:
+def make_layout(
+    root: Path, app: bytes, compression: str = "gzip", top_level: int = 0
+) -> Path:
+    """A two-platform index; `compression` of every layer, gzip's `top_level`
+    of the app layer's (another level: other bytes, same files)."""
+    layer_type = f"application/vnd.oci.image.layer.v1.tar+{compression}"
     manifests = []
     for arch in ("amd64", "arm64"):
         base = _blob(
-            root,
-            _layer({"etc/os-release": b"debian"}),
-            "application/vnd.oci.image.layer.v1.tar+gzip",
+            root, _layer({"etc/os-release": b"debian"}, compression), layer_type
         )
-        top = _blob(
-            root,
-            _layer({"app/a.py": b"a", "app/b.py": app if arch == "arm64" else b"b"}),
-            "application/vnd.oci.image.layer.v1.tar+gzip",
-        )
+        files = {"app/a.py": b"a", "app/b.py": app if arch == "arm64" else b"b"}
+        top_blob = _layer(files, compression)
+        if top_level:
+            top_blob = gzip.compress(gzip.decompress(top_blob), top_level, mtime=0)
+        top = _blob(root, top_blob, layer_type)
         config = _blob(
             root,
             json.dumps({"architecture": arch, "os": "linux"}).encode(),
@@ -94,3 +100,24 @@ def test_mismatch_names_image_platform_layer_and_file(tmp_path: Path) -> None:
     assert "layer 1 sha256:" in messages
     assert "first differing files: /app/b.py (content)" in messages
     assert "linux/amd64" not in messages
+
+
+def test_a_layer_compressed_otherwise_is_named_with_both_media_types(
+    tmp_path: Path,
+) -> None:
+    a = make_layout(tmp_path / "a", b"b")
+    b = make_layout(tmp_path / "b", b"b", compression="zstd")
+    messages = "\n".join(m.message for m in compare.compare_image("img", a, b))
+    assert (
+        "layer 0 is application/vnd.oci.image.layer.v1.tar+gzip in the first build and"
+        " application/vnd.oci.image.layer.v1.tar+zstd in the second" in messages
+    )
+    assert "--//tools/oci:compression" in messages
+
+
+def test_same_files_other_bytes_point_at_the_compressor(tmp_path: Path) -> None:
+    a = make_layout(tmp_path / "a", b"b")
+    b = make_layout(tmp_path / "b", b"b", top_level=1)
+    messages = "\n".join(m.message for m in compare.compare_image("img", a, b))
+    assert "layer 1 sha256:" in messages
+    assert "only the compressed bytes differ: check the compressor" in messages

@@ -1,4 +1,4 @@
-"""container-structure-test configs (schemaVersion 2.0.0), read strictly.
+"""container-structure-test configs (schemaVersion 2.0.0 or 1.0.0), read strictly.
 
 The documented schema, with the field names and defaults of the original
 tool, but every mistake is an error naming the file, line and place: an
@@ -7,6 +7,12 @@ the wrong type, a regex that does not compile, and fields this
 implementation does not support (`setup`, `teardown`, `containerRunOptions`).
 Scalars read as strings keep their source text, as the original's YAML
 decoder does (`value: 8080` is "8080", `value: 1.10` is "1.10").
+
+schemaVersion "1.0.0" is read as the original reads it (its pkg/types/v1):
+a command test's `command` is the whole argv, a list (2.0.0: a string, plus
+`args`); a file existence test has name, path, permissions and shouldExist,
+which defaults to true; there is no metadataTest. A 2.0.0-only key in a 1.0.0
+config is an error that says which version has it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from typing import Any, Callable
 import yaml
 
 SCHEMA_VERSION = "2.0.0"
+OLD_SCHEMA_VERSION = (
+    "1.0.0"  # Still accepted by the original (distroless's configs use it).
+)
+SCHEMA_VERSIONS = (SCHEMA_VERSION, OLD_SCHEMA_VERSION)
 EXECUTABLE_BY = ("owner", "group", "other", "any")
 
 _TAG_NULL = "tag:yaml.org,2002:null"
@@ -227,6 +237,9 @@ class _Fields:
         self.where = where
         self.what = what
         self.read: list[str] = []
+        self.newer_keys: list[str] = (
+            []
+        )  # Reported by newer(): neither known nor unknown.
         self.valid = isinstance(value, _Mapping)
         if not self.valid:
             reader.problem(
@@ -259,6 +272,18 @@ class _Fields:
             return default
         return convert(self.mapping[key], f"{self.where}.{key}", self.line(key))
 
+    def newer(self, *keys: str) -> None:
+        """Keys of schemaVersion 2.0.0 only, in a 1.0.0 config: an error saying so."""
+        for key in keys:
+            self.newer_keys.append(key)
+            if key in self.mapping:
+                self.reader.problem(
+                    self.line(key),
+                    self.where,
+                    f"{key!r} is a schemaVersion {SCHEMA_VERSION} key; this config is"
+                    f" {OLD_SCHEMA_VERSION} (set schemaVersion: {SCHEMA_VERSION!r} to use it)",
+                )
+
     def unsupported(self, *keys: str) -> None:
         for key in keys:
             self.read.append(key)
@@ -267,7 +292,7 @@ class _Fields:
 
     def done(self) -> None:
         for key in self.mapping:
-            if key in self.read:
+            if key in self.read or key in self.newer_keys:
                 continue
             hint = difflib.get_close_matches(key, self.read, n=1, cutoff=0.6)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -304,6 +329,11 @@ class _Reader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[tuple[int, str]] = []
+        self.version = SCHEMA_VERSION  # The config's, once read.
+
+    @property
+    def v1(self) -> bool:
+        return self.version == OLD_SCHEMA_VERSION
 
     def problem(self, line: int, where: str, message: str) -> None:
         self.problems.append((line, f"{self.file}:{line}: {where}: {message}"))
@@ -362,6 +392,23 @@ class _Reader:
                 "'-rwxr-xr-x' or 'drwxrwxrwt' (Go's 'dtrwxrwxrwx' also works)",
             )
         return parsed
+
+    def argv(self, value: Any, where: str, line: int) -> list[str]:
+        """A 1.0.0 command: a non-empty list of strings, the program first."""
+        if isinstance(value, _Scalar) and value.tag == _TAG_STR:
+            self.problem(
+                line,
+                where,
+                f"expected a list (the program and its arguments), got {_describe(value)};"
+                f" in schemaVersion {OLD_SCHEMA_VERSION} `command` is the whole argv,"
+                f' e.g. command: ["/usr/bin/python3", "--version"]',
+            )
+            return [value.text]
+        argv = self.list_of(self.string)(value, where, line)
+        if not argv or not argv[0]:
+            self.problem(line, where, "must name the program to run")
+            return [""]
+        return argv
 
     def one_of(self, choices: tuple[str, ...]) -> Callable[[Any, str, int], str]:
         def convert(value: Any, where: str, line: int) -> str:
@@ -425,9 +472,21 @@ class _Reader:
         self, value: Any, where: str, line: int
     ) -> FileExistenceTest:
         f = self.fields(value, where, "fileExistenceTests entry", line)
+        name = f.get("name", self.nonempty, "", required=True)
+        path = f.get("path", self.path, "/", required=True)
+        if self.v1:  # shouldExist defaults to true, as the original's v1 reads it.
+            test = FileExistenceTest(
+                name=name,
+                path=path,
+                should_exist=f.get("shouldExist", self.boolean, True),
+                permissions=f.get("permissions", self.permissions),
+            )
+            f.newer("uid", "gid", "isExecutableBy")
+            f.done()
+            return test
         test = FileExistenceTest(
-            name=f.get("name", self.nonempty, "", required=True),
-            path=f.get("path", self.path, "/", required=True),
+            name=name,
+            path=path,
             should_exist=f.get("shouldExist", self.boolean, False, required=True),
             permissions=f.get("permissions", self.permissions),
             uid=f.get("uid", self.integer),
@@ -489,10 +548,18 @@ class _Reader:
     def command_test(self, value: Any, where: str, line: int) -> CommandTest:
         f = self.fields(value, where, "commandTests entry", line)
         regexes = self.list_of(self.regex)
+        name = f.get("name", self.nonempty, "", required=True)
+        if self.v1:  # The whole argv in `command`; `args` came with 2.0.0.
+            argv = f.get("command", self.argv, [""], required=True)
+            command, args = argv[0], argv[1:]
+            f.newer("args")
+        else:
+            command = f.get("command", self.nonempty, "", required=True)
+            args = f.get("args", self.list_of(self.string), [])
         test = CommandTest(
-            name=f.get("name", self.nonempty, "", required=True),
-            command=f.get("command", self.nonempty, "", required=True),
-            args=f.get("args", self.list_of(self.string), []),
+            name=name,
+            command=command,
+            args=args,
             env_vars=f.get("envVars", self.list_of(self.command_env_var), []),
             expected_output=f.get("expectedOutput", regexes, []),
             excluded_output=f.get("excludedOutput", regexes, []),
@@ -516,9 +583,11 @@ class _Reader:
     def config(self, document: Any, path: Path) -> Config:
         f = self.fields(document, "config", "top-level", 1)
         version = f.get("schemaVersion", self.string, None, required=True)
-        if version is not None and version != SCHEMA_VERSION:
+        if version is not None and version not in SCHEMA_VERSIONS:
             self.problem(f.line("schemaVersion"), "config.schemaVersion",
-                         f"{version!r} is not supported; it must be {SCHEMA_VERSION!r}")  # fmt: skip
+                         f"{version!r} is not supported; it must be {SCHEMA_VERSION!r}"
+                         f" (or {OLD_SCHEMA_VERSION!r}, the older schema)")  # fmt: skip
+        self.version = version if version in SCHEMA_VERSIONS else SCHEMA_VERSION
         config = Config(
             path=path,
             global_env_vars=f.get(
@@ -531,10 +600,14 @@ class _Reader:
             file_content_tests=f.get(
                 "fileContentTests", self.list_of(self.file_content_test), []
             ),
-            metadata_test=f.get("metadataTest", self.metadata_test),
+            metadata_test=(
+                None if self.v1 else f.get("metadataTest", self.metadata_test)
+            ),
             license_tests=f.get("licenseTests", self.list_of(self.license_test), []),
         )
         f.unsupported("containerRunOptions")
+        if self.v1:
+            f.newer("metadataTest")
         f.done()
         return config
 

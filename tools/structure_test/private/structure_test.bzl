@@ -26,7 +26,7 @@ def container_structure_test(name, image, configs, platform = None, **kwargs):
         name: test name.
         image: an oci_image, or an oci_image_index (every platform in it is
             tested, unless `platform` picks one).
-        configs: container-structure-test YAML (or JSON) files, schemaVersion "2.0.0".
+        configs: container-structure-test YAML (or JSON) files, schemaVersion "2.0.0" or "1.0.0".
         platform: "linux/amd64", "linux/arm64", ...: the one platform of an index to test.
         **kwargs: passed to the underlying py_test (size, tags, timeout, ...).
     """

@@ -242,6 +242,36 @@ def test_command_tests_run_command_and_args_with_the_image_env(run) -> None:
     )  # One container for every command.
 
 
+def test_a_1_0_0_config_runs_its_argv_commands_and_file_tests(run) -> None:
+    # distroless's form: schemaVersion 1.0.0, command as the whole argv,
+    # shouldExist left out (true).
+    config = """\
+schemaVersion: "1.0.0"
+commandTests:
+  - name: version
+    command: ["python3", "--version"]
+    expectedOutput: ['^Python 3\\.13\\.']
+  - name: wrong version
+    command: ["python3", "--version"]
+    expectedOutput: ['^Python 2']
+fileExistenceTests:
+  - {name: tmp, path: /tmp}
+  - {name: shell, path: /bin/sh}
+"""
+    answers = {("python3", "--version"): ("Python 3.13.5\n", "", 0)}
+    result = run(config, answers=answers)
+    assert result.code == 1
+    assert [c[1] for c in result.calls if c[0] == "run"] == [
+        ["python3", "--version"]
+    ] * 2
+    assert "=== RUN: Command Test: version" in result.output
+    assert failures(result.output) == [
+        "Error: File /bin/sh should exist but does not",
+        "Error: Expected string '^Python 2' not found in output",
+    ]
+    assert "Passes: 2  Failures: 2  Total tests: 4" in result.output
+
+
 def test_command_test_failures_show_what_was_expected_and_the_output(run) -> None:
     answers = {
         ("python3", "--version"): ("Python 3.11.2\n", "warning: old\n", 0),

@@ -24,12 +24,78 @@ def loads(tmp_path: Path, text: str):
     return config
 
 
-def test_schema_version_is_required_and_must_be_2_0_0(tmp_path: Path) -> None:
+def test_schema_version_is_required_and_must_be_2_0_0_or_1_0_0(
+    tmp_path: Path,
+) -> None:
     assert problems(tmp_path, "fileExistenceTests: []\n") == [
         "c.yaml:1: config: missing required key 'schemaVersion'"
     ]
-    assert problems(tmp_path, "schemaVersion: 1.0.0\n") == [
-        "c.yaml:1: config.schemaVersion: '1.0.0' is not supported; it must be '2.0.0'"
+    assert problems(tmp_path, "schemaVersion: 3.0.0\n") == [
+        "c.yaml:1: config.schemaVersion: '3.0.0' is not supported; it must be '2.0.0'"
+        " (or '1.0.0', the older schema)"
+    ]
+    assert loads(tmp_path, "schemaVersion: 1.0.0\n").command_tests == []
+
+
+def test_a_1_0_0_config_is_read_as_the_original_reads_it(tmp_path: Path) -> None:
+    # The form of distroless's own testdata: command is the whole argv.
+    config = loads(
+        tmp_path,
+        """\
+        schemaVersion: "1.0.0"
+        globalEnvVars: [{key: A, value: "1"}]
+        commandTests:
+          - name: version
+            command: ["/usr/bin/python3", "--version"]
+            expectedOutput: ["Python 3"]
+            envVars: [{key: B, value: $A}]
+          - name: alone
+            command: [/usr/bin/true]
+            exitCode: 0
+        fileExistenceTests:
+          - {name: certs, path: /etc/ssl/certs/ca-certificates.crt}
+          - {name: no shell, path: /bin/sh, shouldExist: false}
+          - {name: tmp, path: /tmp, permissions: dtrwxrwxrwx}
+        fileContentTests:
+          - {name: passwd, path: /etc/passwd, expectedContents: [nonroot]}
+        licenseTests: [{debian: false, files: [/LICENSE]}]
+        """,
+    )
+    version, alone = config.command_tests
+    assert (version.command, version.args) == ("/usr/bin/python3", ["--version"])
+    assert version.env_vars[0].value == "$A"
+    assert (alone.command, alone.args) == ("/usr/bin/true", [])
+    # shouldExist defaults to true in 1.0.0, as the original's v1 reads it.
+    assert [t.should_exist for t in config.file_existence_tests] == [True, False, True]
+    assert config.file_existence_tests[2].permissions.mode == 0o1777
+    assert config.metadata_test is None
+    assert [t.name for t in config.file_content_tests] == ["passwd"]
+
+
+def test_2_0_0_keys_in_a_1_0_0_config_say_which_version_has_them(
+    tmp_path: Path,
+) -> None:
+    found = problems(
+        tmp_path,
+        """\
+        schemaVersion: "1.0.0"
+        commandTests:
+          - {name: a, command: python3, args: [--version]}
+          - {name: b, command: []}
+        fileExistenceTests:
+          - {name: c, path: /tmp, uid: 0}
+        metadataTest: {user: "65532"}
+        """,
+    )
+    newer = "is a schemaVersion 2.0.0 key; this config is 1.0.0 (set schemaVersion: '2.0.0' to use it)"  # fmt: skip
+    assert found == [
+        "c.yaml:3: config.commandTests[0].command: expected a list (the program and"
+        " its arguments), got a string ('python3'); in schemaVersion 1.0.0 `command`"
+        ' is the whole argv, e.g. command: ["/usr/bin/python3", "--version"]',
+        f"c.yaml:3: config.commandTests[0]: 'args' {newer}",
+        "c.yaml:4: config.commandTests[1].command: must name the program to run",
+        f"c.yaml:6: config.fileExistenceTests[0]: 'uid' {newer}",
+        f"c.yaml:7: config: 'metadataTest' {newer}",
     ]
 
 

@@ -17,6 +17,32 @@ def images(tmp_path: Path) -> dict[str, Layout]:
     return {arch: Layout(path) for arch, path in built.items()}
 
 
+def test_a_manifest_with_zstd_layers_is_marked_in_the_nested_index(
+    tmp_path: Path, images: dict[str, Layout]
+) -> None:
+    zstd = build_layer(
+        tmp_path / "layer-zstd",
+        [{"path": "etc/arch", "content": "amd64\n"}],
+        "--compression",
+        "zstd",
+    )
+    run_tool(
+        "image", "--output", tmp_path / "amd64-zstd", "--platform", "linux/amd64",
+        "--base", images["amd64"].root, "--layer", zstd.arg,
+    )  # fmt: skip
+    run_tool(
+        "index", "--output", tmp_path / "multi", "--image", tmp_path / "amd64-zstd",
+        "--image", images["arm64"].root,
+    )  # fmt: skip
+    layout = Layout(tmp_path / "multi")
+    nested = layout.json_blob(layout.by_ref("latest")["digest"])
+    # One zstd layer (on a gzip base) is enough: pulling it needs zstd.
+    assert [m.get("annotations") for m in nested["manifests"]] == [
+        {"io.github.containers.compression.zstd": "true"},
+        None,
+    ]
+
+
 def test_nested_index_and_platform_refs(
     tmp_path: Path, images: dict[str, Layout]
 ) -> None:

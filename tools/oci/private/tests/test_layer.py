@@ -11,6 +11,7 @@ import lzma
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from typing import Any
 import layer as layer_module
 import ocilib
 import pytest
-from testlib import build_layer, require_tool, run_tool, sha256_file, write_json
+from testlib import (
+    build_layer,
+    require_tool,
+    run_tool,
+    sha256_file,
+    tool_env,
+    write_json,
+)
 
 LONG_DIR = "app/" + "/".join(f"a_rather_long_directory_name_{i}" for i in range(5))
 
@@ -111,25 +119,102 @@ def _split(data: bytes, sizes: list[int]) -> list[bytes]:
     return pieces
 
 
-def test_gzip_is_a_function_of_the_tar_bytes() -> None:
-    # deflate output depends on how its input is split into calls, so the sink feeds
-    # the compressor fixed-size chunks: however the tar writer splits its writes, the
-    # gzip bytes must come out the same.
-    data = b"".join(
-        f"line {i} {hashlib.sha256(str(i).encode()).hexdigest()}\n".encode()
-        for i in range(60000)
-    )
+# A fixed input of a few MB: deflate and zstd both see several 1 MiB chunks of it.
+SAMPLE = b"".join(
+    f"line {i} {hashlib.sha256(str(i).encode()).hexdigest()}\n".encode()
+    for i in range(60000)
+)
+
+
+def _decompress(compression: str, blob: bytes) -> bytes:
+    """The compressed stream read back by the other implementation: the zstd tool."""
+    if compression == "gzip":
+        return gzip.decompress(blob)
+    zstd = require_tool("zstd")
+    return subprocess.run(
+        [zstd, "-d", "-c", "-q"], input=blob, capture_output=True, check=True
+    ).stdout
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compression_is_a_function_of_the_tar_bytes(compression: str) -> None:
+    # deflate and zstd output can depend on how their input is split into calls, so
+    # the sink feeds the compressor fixed-size chunks: however the tar writer splits
+    # its writes, the compressed bytes must come out the same.
     outputs = []
-    for sizes in ([len(data)], [1, 2, 3, 4096], [511], [1 << 20], [3_000_001, 7]):
+    for sizes in ([len(SAMPLE)], [1, 2, 3, 4096], [511], [1 << 20], [3_000_001, 7]):
         out = io.BytesIO()
-        sink = layer_module.LayerSink(out, None, 6)
-        for piece in _split(data, sizes):
+        sink = layer_module.LayerSink(out, None, compression)
+        for piece in _split(SAMPLE, sizes):
             sink.write(piece)
         sink.close()
         outputs.append(out.getvalue())
-        assert sink.tar.digest == ocilib.sha256_digest(data)
+        assert sink.tar.digest == ocilib.sha256_digest(SAMPLE)
     assert len(set(outputs)) == 1
-    assert gzip.decompress(outputs[0]) == data
+    assert _decompress(compression, outputs[0]) == SAMPLE
+
+
+# The compressors are pinned (zlib-ng and zstandard in the lock): the same tar gives
+# these bytes on every machine. A change here changes the digest of every layer.
+PINNED = {
+    "gzip": "sha256:8061dea0c08eecaae5f2a7c332b5fe06fc713960bf72a4836953dc011041145b",
+    "zstd": "sha256:da05249ff5f5c5fc9ca7421f46538f96d1a5938fe7c5d3222182c66e01b01b0f",
+}
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_the_pinned_compressors_give_the_pinned_bytes(compression: str) -> None:
+    out = io.BytesIO()
+    sink = layer_module.LayerSink(out, None, compression)  # The default level.
+    sink.write(SAMPLE)
+    sink.close()
+    assert ocilib.sha256_digest(out.getvalue()) == PINNED[compression]
+
+
+def test_zstd_layers(tmp_path: Path) -> None:
+    gzip_layer = build_layer(tmp_path / "gzip", _sample_entries())
+    built = build_layer(tmp_path / "zstd", _sample_entries(), "--compression", "zstd")
+    desc, blob = built.descriptor, built.blob.read_bytes()
+    assert desc["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert desc["digest"] == sha256_file(built.blob) and desc["size"] == len(blob)
+    # The same tar as the gzip layer's, so the same diff_id: only the blob differs.
+    assert built.tar.read_bytes() == gzip_layer.tar.read_bytes()
+    assert desc["diff_id"] == gzip_layer.descriptor["diff_id"]
+    assert _decompress("zstd", blob) == built.tar.read_bytes()
+    # One frame whose header says: no content size, no dictionary, single-threaded
+    # (not single-segment), and a content checksum at the end.
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"
+    assert blob[4] == 0b0000_0100, f"frame header descriptor {blob[4]:08b}"
+    assert built.listing.read_bytes() == gzip_layer.listing.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compression", "zstd", "--compression-level", "20"], "zstd compression level must be 1..19, got 20"),
+        (["--compression-level", "10"], "gzip compression level must be 0..9, got 10"),
+        (["--compression", "lz4"], "invalid choice: 'lz4'"),
+    ],
+)  # fmt: skip
+def test_bad_compression_arguments(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    spec = write_json(tmp_path / "spec.json", {"entries": []})
+    result = subprocess.run(
+        [sys.executable, str(layer_module.__file__), "--spec", spec, "--output",
+         tmp_path / "l", "--descriptor", tmp_path / "l.json", *args],
+        capture_output=True, text=True, check=False, env=tool_env(),
+    )  # fmt: skip
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert not (tmp_path / "l").exists(), "nothing is written before the check"
+
+
+def test_another_libzstd_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zstandard
+
+    monkeypatch.setattr(zstandard, "ZSTD_VERSION", (1, 5, 6))
+    with pytest.raises(ocilib.OciError, match="bundles libzstd 1.5.6; layer digests are pinned to libzstd 1.5.7"):  # fmt: skip
+        ocilib.layer_compressor("zstd")
 
 
 def _make_tree(

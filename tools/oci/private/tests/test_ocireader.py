@@ -6,6 +6,8 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,19 @@ REF = "org.opencontainers.image.ref.name"
 
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def zstd_frames(*parts: bytes) -> bytes:
+    """Each part a zstd frame of its own, made by the zstd tool (not by zstandard)."""
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        pytest.skip("zstd not installed (apt-get install zstd)")
+    return b"".join(
+        subprocess.run(
+            [zstd, "-q", "-c"], input=part, capture_output=True, check=True
+        ).stdout
+        for part in parts
+    )
 
 
 def tar_of(files: dict[str, bytes]) -> bytes:
@@ -57,7 +72,11 @@ class Writer:
         """layers: (media type, uncompressed tar) pairs; diff_ids: instead of theirs."""
         blobs, computed = [], []
         for media_type, tar in layers:
-            data = gzip.compress(tar, mtime=0) if "gzip" in media_type else tar
+            data = tar
+            if "gzip" in media_type:
+                data = gzip.compress(tar, mtime=0)
+            elif "zstd" in media_type:
+                data = zstd_frames(tar)
             blobs.append(self.blob(data, media_type))
             computed.append(sha256(tar))
         diff_ids = computed if diff_ids is None else diff_ids
@@ -161,28 +180,87 @@ def test_layers_come_with_their_media_type_and_read_uncompressed(
     tmp_path: Path,
 ) -> None:
     w = Writer(tmp_path / "layout")
-    tars = [tar_of({"a": b"plain"}), tar_of({"b": b"gzip"}), tar_of({"c": b"docker"})]
-    image = w.image("amd64", layers=zip((TAR, GZIP, DOCKER_GZIP), tars))
+    tars = [
+        tar_of({"a": b"plain"}),
+        tar_of({"b": b"gzip"}),
+        tar_of({"c": b"docker"}),
+        tar_of({"d": b"zstd"}),
+    ]
+    image = w.image("amd64", layers=zip((TAR, GZIP, DOCKER_GZIP, ZSTD), tars))
     layout = w.index_json(image)
     layers = layout.image(layout.images()[0]).layers
     assert [(layer.media_type, layer.compression) for layer in layers] == [
         (TAR, "none"),
         (GZIP, "gzip"),
         (GZIP, "gzip"),  # A Docker layer is read as its OCI equivalent.
+        (ZSTD, "zstd"),
     ]
     assert [layer.read() for layer in layers] == tars
-    for layer, name in zip(layers, "abc"):
+    for layer, name in zip(layers, "abcd"):
         with layer.archive() as archive:
             assert [m.name for m in archive] == [name]
         with layer.open() as stream:
-            assert stream.read() == tars["abc".index(name)]
+            assert stream.read() == tars["abcd".index(name)]
+            assert stream.tell() == len(tars["abcd".index(name)])
+
+
+def _zstd_layer(tmp_path: Path, blob: bytes, tar: bytes):  # type: ignore[no-untyped-def]
+    """A layout whose one layer is `blob` (tar+zstd), with the diff_id of `tar`."""
+    w = Writer(tmp_path / "layout")
+    config = w.json(
+        {"os": "linux", "architecture": "amd64", "rootfs": {"diff_ids": [sha256(tar)]}},
+        CONFIG,
+    )
+    manifest = w.json({"config": config, "layers": [w.blob(blob, ZSTD)]}, MANIFEST)
+    layout = w.index_json(manifest)
+    (layer,) = layout.image(layout.images()[0]).layers
+    return layer
+
+
+def test_a_zstd_layer_of_several_frames_reads_whole_and_streamed(
+    tmp_path: Path,
+) -> None:
+    # zstd:chunked layers (podman's) are many frames, one after the other.
+    tar = tar_of({"a": b"1" * 100_000, "b": b"2" * 3, "c": b"3" * 70_000})
+    layer = _zstd_layer(
+        tmp_path, zstd_frames(tar[:1000], tar[1000:5000], tar[5000:]), tar
+    )
+    assert layer.read() == tar
+    with layer.archive() as archive:
+        assert [(m.name, archive.extractfile(m).read()) for m in archive] == [
+            ("a", b"1" * 100_000),
+            ("b", b"222"),
+            ("c", b"3" * 70_000),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (lambda blob: blob[:-7], "truncated zstd data: the last frame ends early"),
+        (lambda blob: blob[:5] + b"?" * 40, "bad zstd data: "),
+        (lambda blob: b"not zstd at all", "bad zstd data: "),
+    ],
+)
+def test_broken_zstd_is_an_error_never_a_shorter_tar(
+    tmp_path: Path, cut, message: str  # type: ignore[no-untyped-def]
+) -> None:
+    tar = tar_of({"a": b"1" * 100_000})
+    layer = _zstd_layer(tmp_path, cut(zstd_frames(tar)), tar)
+    with pytest.raises(LayoutError, match=f"layer 0 \\(sha256:[0-9a-f]+\\): {message}"):
+        layer.read()
+    with pytest.raises(LayoutError, match=message), layer.open() as stream:
+        stream.read()
 
 
 @pytest.mark.parametrize(
     ("media_type", "message"),
     [
-        (ZSTD, "zstd layers are not supported yet; use tar or tar\\+gzip"),
         ("application/x-rar", "unsupported layer media type 'application/x-rar'"),
+        (
+            "application/vnd.oci.image.layer.v1.tar+lz4",
+            "unsupported layer media type '.*tar\\+lz4'; readable: .*tar\\+zstd",
+        ),
     ],
 )
 def test_a_layer_it_cannot_read_is_named(

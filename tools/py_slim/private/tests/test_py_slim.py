@@ -416,6 +416,34 @@ def service_layer(tmp_path: Path) -> Path:
     return make_tar(tmp_path / "app.tar", entries)
 
 
+def test_layers_unpack_the_same_from_tar_gzip_and_zstd(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    # py_image_layers writes tar+zstd under --//tools/oci:compression=zstd.
+    import gzip
+
+    import zstandard
+
+    plain = service_layer.read_bytes()
+    blobs = {
+        "tar": plain,
+        "gzip": gzip.compress(plain, mtime=0),
+        "zstd": zstandard.ZstdCompressor().compress(plain),
+    }
+    trees = {}
+    for name, blob in blobs.items():
+        (tmp_path / f"layer.{name}").write_bytes(blob)
+        root = tmp_path / f"root-{name}"
+        root.mkdir()
+        py_slim_probe.unpack_layers([str(tmp_path / f"layer.{name}")], root)
+        trees[name] = {
+            str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+            for p in sorted(root.rglob("*"))
+        }
+    assert trees["tar"]["app/svc/__main__.py"] == SERVICE.encode()
+    assert trees["gzip"] == trees["tar"] and trees["zstd"] == trees["tar"]
+
+
 def run_probe(
     tmp_path: Path, layer: Path, *extra: str, ok: bool = True
 ) -> subprocess.CompletedProcess[str]:
