@@ -86,6 +86,8 @@ def distroless_bases(arch):
         name = "ld_so_cache_" + arch,
         arch = arch,
         tars = ["@debian//{}:{}".format(arch, p) for group in ("static", "cc", "python3") for p in _installed(arch, group)],
+        # What the layers leave out is not in the image, so not in its cache.
+        excludes = DEBIAN_EXCLUDES,
     )
     _package_layer(
         name = "python3_layer_" + arch,

@@ -41,6 +41,7 @@ def stdlib_pyc_layers(name, app, module, env, requests, invalidation = PYTHON_PY
             name = "{}_{}_tar".format(name, arch),
             app = [app],
             module = module,
+            arch = arch,
             env = dict(ENV, **env),
             requests = requests,
             allowlist = PYTHON_SLIM_ALLOWLIST,

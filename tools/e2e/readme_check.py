@@ -5,8 +5,9 @@
 A user lives outside the build root: they type the README's commands into a
 plain shell. So does this check, on a fresh clone of HEAD in a new 0700
 directory (--here: in this checkout instead), in the README's order, and then
-checks what each command promised: the service answers on $PORT and stops
-cleanly on Ctrl-C and SIGTERM; the image is in podman and runs with the
+checks what each command promised: the services answer on $PORT (items
+runs its compiled pydantic-core and orjson) and stop cleanly on Ctrl-C and
+SIGTERM; the image is in podman and runs with the
 README's flags; the pushed digests are the built ones; the release is signed;
 the benchmark's report is where --out said. The only rewrite: a command that
 names the README's example registry (registry.example.com) gets a
@@ -241,6 +242,50 @@ def check_service(world: World, command: str) -> None:
     greeting(world, command, port, ("ctrl-c", "sigterm"))
 
 
+def check_items(world: World, command: str) -> None:
+    """items serves on $PORT: a valid POST is stored (201), an invalid one is
+    pydantic's 422, the item reads back; Ctrl-C drains it, exit status 0."""
+    port = int(re.match(r"PORT=(\d+) ", command).group(1))  # type: ignore[union-attr]
+    served = Served(world, command, world.scratch / f"served-{port}.log")
+    base = f"http://127.0.0.1:{port}/items"
+    try:
+        served.get(f"http://127.0.0.1:{port}/readyz")
+        lamp = {"name": "lamp", "price": "19.99"}
+        status, body = post_json(base, lamp)
+        expect(status == 201, f"POST /items answered {status}: {body[:300]!r}")
+        item = json.loads(body)
+        expect(item == {"id": 1, "tags": [], **lamp}, f"POST /items stored {item}")
+        ok(f"POST /items: 201 {body.decode().strip()}")
+        status, body = post_json(base, {"name": "", "price": "-1"})
+        errors = json.loads(body).get("errors", []) if status == 422 else []
+        kinds = sorted(e["type"] for e in errors)
+        expect(
+            kinds == ["greater_than_equal", "string_too_short"],
+            f"an invalid POST answered {status}: {body[:300]!r}",
+        )
+        ok(f"an invalid POST: 422, pydantic's {', '.join(kinds)}")
+        status, body = served.get(f"{base}/1")
+        expect(status == 200 and json.loads(body) == item, f"GET /items/1: {status} {body[:300]!r}")  # fmt: skip
+        ok("GET /items/1 answers the stored item")
+        status = served.stop("ctrl-c")
+    finally:
+        served.kill()
+    expect(status == 0, f"exit status {status} after Ctrl-C (expected 0)")
+    ok("ctrl-c stopped it cleanly, exit status 0")
+
+
+def post_json(url: str, body: object) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
 def check_load(world: World, command: str) -> None:
     result = run_ok(world, command)
     ok(tail(result.stdout, 1))
@@ -348,6 +393,7 @@ COMMANDS: list[tuple[str, Callable[[World, str], None]]] = [
     (r"^\./tools/bazel build //images:all\b", check_build),
     (r"^\./tools/bazel test //\.\.\.", check_test),
     (r"^PORT=\d+ \./tools/bazel run //services/hello\b", check_service),
+    (r"^PORT=\d+ \./tools/bazel run //services/items\b", check_items),
     (r"^\./tools/bazel run //images:hello_load\s*$", check_load),
     (r"^podman run --rm --read-only -p \d+:8080 hello:latest\b", check_podman_run),
     (r"^\./tools/bazel build //images:hello_load --output_groups=tarball", check_tarball_build),  # fmt: skip

@@ -18,6 +18,7 @@ regular file are offered to it): a root of 100 MB is read in one pass.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
@@ -120,6 +121,17 @@ class RootFs:
     def _remove_below(self, directory: str) -> None:
         for name in list(self._children.get(directory, ())):
             self._remove(posixpath.join(directory, name))
+
+    def exclude(self, globs: list[str]) -> None:
+        """Drop every path a glob (fnmatch, on the path without a leading /)
+        matches, and everything below it: what oci_layer's --exclude leaves
+        out of the layers made from the same tars."""
+        if globs:
+            for path in sorted(self.nodes):
+                if path in self.nodes and any(
+                    fnmatch.fnmatchcase(path, glob) for glob in globs
+                ):
+                    self._remove(path)
 
     # --- reading -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ def _ld_so_cache_impl(ctx):
     args = ctx.actions.args()
     args.add("--arch", ctx.attr.arch).add("--output", cache).add("--listing", listing)
     args.add_all(ctx.files.tars, before_each = "--tar")
+    args.add_all(ctx.attr.excludes, before_each = "--exclude")
     ctx.actions.run(
         executable = ctx.executable._ldconfig_tool,
         arguments = [args],
@@ -32,6 +33,7 @@ the target architecture. Put the file at /etc/ld.so.cache in a layer of the
 same image. Output group `listing`: what `ldconfig -p` prints for it.""",
     attrs = {
         "tars": attr.label_list(mandatory = True, allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz"], doc = "The root's tars (Debian data tars or layers), in order."),
+        "excludes": attr.string_list(doc = "Globs of paths the image's layers leave out of `tars` (oci_layer's `excludes`): their libraries are not listed."),
         "arch": attr.string(mandatory = True, values = sorted(PLATFORMS.keys()), doc = "The libraries' architecture (//platforms:platforms.bzl)."),
         "_ldconfig_tool": attr.label(default = "//tools/ldconfig/private:ldconfig", executable = True, cfg = "exec"),
     },

@@ -2,11 +2,12 @@
 """Write the /etc/ld.so.cache that glibc's `ldconfig -r ROOT` would write for a root.
 
     ldconfig.py --arch arm64 --tar static.tar --tar libc6.tar [--tar ...]
-                --output ld.so.cache [--listing ld.so.cache.txt]
+                [--exclude GLOB]... --output ld.so.cache [--listing ld.so.cache.txt]
 
 The tars (Debian data tars, or layers) are unpacked in order into one root,
 in memory, and read as ldconfig reads a root, for the architecture's
-libraries only (another architecture's, or 32-bit ones, are left out):
+libraries only (another architecture's, or 32-bit ones, are left out), less
+what --exclude leaves out (the image's layers drop the same paths):
 
 1. the directories: those /etc/ld.so.conf names (with `include` globs,
    relative to the including file, in sorted order; `hwcap` lines ignored),
@@ -186,6 +187,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--tar", action="append", required=True, help="a tar, in order")
     parser.add_argument("--output", required=True, help="the ld.so.cache to write")
     parser.add_argument("--listing", help="also write `ldconfig -p`'s lines here")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        help="a glob of paths (and what is below them) the image leaves out of the tars",
+    )
     args = parser.parse_args(argv)
     root = RootFs()
     for number, path in enumerate(args.tar):
@@ -194,6 +201,7 @@ def main(argv: list[str]) -> None:
                 root.apply(tar, number, wanted)
         except (OSError, tarfile.TarError) as error:
             raise LdconfigError(f"--tar {path}: {error}") from None
+    root.exclude(args.exclude)
     try:
         entries = cache_entries(root, args.arch)
     except RootFsError as error:

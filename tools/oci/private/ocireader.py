@@ -154,6 +154,28 @@ DECOMPRESSORS: dict[str, Decompressor] = {
 }
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@contextlib.contextmanager
+def open_layer_tar(path: str | Path) -> Iterator[tarfile.TarFile]:
+    """A layer file outside a layout (a py_image_layers or oci_layer output) as
+    a tar read in one pass: plain, gzip or zstd, told apart by its first bytes
+    (layers are tar+zstd under --//tools/oci:compression=zstd)."""
+    with open(path, "rb") as blob:
+        zstd = blob.read(len(_ZSTD_MAGIC)) == _ZSTD_MAGIC
+    if not zstd:
+        with tarfile.open(path, "r:*") as tar:
+            yield tar
+        return
+    decompressor = DECOMPRESSORS[MEDIA_TYPE_LAYER_ZSTD]
+    with (
+        decompressor.open(Path(path)) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        yield tar
+
+
 @dataclass(frozen=True, order=True)
 class Platform:
     """os/architecture[/variant] as an image or an index records it; any value."""

@@ -4,12 +4,14 @@ Shared by py_slim_runtime and py_startup_pyc: both run the service the same
 way, from its own layers, and differ in what they make of the list.
 """
 
+load("//platforms:platforms.bzl", "PLATFORMS")
+
 def app_tars(target):
     """The tars a target makes, in order: py_image_layers' are its layer blobs
     (third-party, then first-party), as the image stacks them."""
     return target[DefaultInfo].files.to_list()
 
-def run_probe(ctx, excludes = [], sources = False):
+def run_probe(ctx, excludes = [], sources = False, arch = None):
     """Runs the service once, as an action.
 
     Args:
@@ -17,6 +19,9 @@ def run_probe(ctx, excludes = [], sources = False):
         excludes: modules made unimportable while it runs.
         sources: also write the standard-library .py files it imported, one a
             line (what tar_pyc.py --only compiles).
+        arch: the image's architecture (a key of PLATFORMS): the sources list
+            names its files where a module's name carries the triplet
+            (_sysconfigdata__linux_TRIPLET).
 
     Returns:
         (the probe's modules.tsv, the sources list or None).
@@ -30,6 +35,8 @@ def run_probe(ctx, excludes = [], sources = False):
     if sources:
         source_list = ctx.actions.declare_file(ctx.label.name + ".sources.txt")
         args.add("--sources-output", source_list)
+        if arch:
+            args.add("--sources-triplet", PLATFORMS[arch]["multiarch"])
         outputs.append(source_list)
     args.add_all(layers, before_each = "--layer")
     args.add_all(["{}={}".format(k, v) for k, v in sorted(ctx.attr.env.items())], before_each = "--env")

@@ -29,7 +29,7 @@ def _named_files(attribute, flag):
     return files, args
 
 def _py_slim_runtime_impl(ctx):
-    modules, sources = run_probe(ctx, excludes = ctx.attr.excludes, sources = True)
+    modules, sources = run_probe(ctx, excludes = ctx.attr.excludes, sources = True, arch = ctx.attr.arch)
     runtime = ctx.actions.declare_file(ctx.label.name + ".tar")
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     tars, tar_args = _named_files(ctx.attr.packages, "packages")

@@ -63,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpkg_status
 import elf
 import ocilib
+import ocireader
 from rootfs import FILE as ROOT_FILE
 from rootfs import RootFs
 from arches import ARCHES, Arch
@@ -170,7 +171,7 @@ def select_app_libraries(selection: Selection, layers: list[str]) -> None:
     through the libraries its layers bundle."""
     app = RootFs()
     for number, layer in enumerate(layers):
-        with tarfile.open(layer, "r:*") as tar:
+        with ocireader.open_layer_tar(layer) as tar:
             app.apply(tar, number, lambda path, head: elf.is_elf(head))
     pending = [(path, node.data) for path, node in app.files() if node.data is not None]
     done: set[str] = set()

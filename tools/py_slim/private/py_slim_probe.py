@@ -37,13 +37,13 @@ dist-packages) is an error: the image would not have it.
 
 --sources-output also writes the standard-library source files of those
 modules, one path below the standard library directory a line (sorted): what
-tar_pyc.py --only precompiles.
+tar_pyc.py --only precompiles; --sources-triplet names them for the
+image's architecture (the probe runs on the build machine's).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import os
 import posixpath
@@ -51,10 +51,8 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,31 +112,10 @@ class Module:
     reason: str  # serving or allowlist
 
 
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-@contextlib.contextmanager
-def _layer_tar(layer: str) -> Iterator[tarfile.TarFile]:
-    """A layer blob as a tar: plain or gzip (tarfile), or zstd (ocireader's decompressor:
-    py_image_layers writes tar+zstd layers under --//tools/oci:compression=zstd)."""
-    with open(layer, "rb") as blob:
-        zstd = blob.read(len(_ZSTD_MAGIC)) == _ZSTD_MAGIC
-    if not zstd:
-        with tarfile.open(layer, "r:*") as tar:
-            yield tar
-        return
-    decompressor = ocireader.DECOMPRESSORS[ocilib.MEDIA_TYPE_LAYER_ZSTD]
-    with (
-        decompressor.open(Path(layer)) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as tar,
-    ):
-        yield tar
-
-
 def unpack_layers(layers: list[str], root: Path) -> None:
     """Extract layers in order, honouring OCI whiteouts (.wh.NAME, .wh..wh..opq)."""
     for layer in layers:
-        with _layer_tar(layer) as tar:
+        with ocireader.open_layer_tar(layer) as tar:
             for member in tar:
                 name = posixpath.normpath(member.name.lstrip("/"))
                 directory, base = posixpath.split(name)
@@ -350,15 +327,20 @@ def format_output(
     return "\n".join(lines) + "\n"
 
 
-def source_paths(modules: list[Module]) -> str:
-    """The standard-library .py files of `modules`, one a line, sorted."""
+def source_paths(modules: list[Module], probe_triplet: str, triplet: str) -> str:
+    """The standard-library .py files of `modules`, one a line, sorted, named
+    for the image's `triplet`: a module that carries the probing interpreter's
+    in its name (_sysconfigdata__linux_x86_64-linux-gnu) is the image's own
+    there (..._aarch64-linux-gnu), as py_slim.py maps it too."""
     paths = sorted(
-        m.path for m in modules if m.kind == "source" and m.path.endswith(".py")
+        m.path.replace(probe_triplet, triplet)
+        for m in modules
+        if m.kind == "source" and m.path.endswith(".py")
     )
     return "".join(f"{path}\n" for path in paths)
 
 
-def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, list[Module]]:
+def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
     root = tmp / "root"
     root.mkdir()
     unpack_layers(args.layer, root)
@@ -387,7 +369,7 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, list[Module]]:
                 f"--exclude {m.name}: the interpreter imports it while starting, "
                 "before anything can exclude it"
             )
-    return format_output(stdlib, multiarch, notes, modules), modules
+    return format_output(stdlib, multiarch, notes, modules), multiarch, modules
 
 
 def main(argv: list[str]) -> None:
@@ -415,6 +397,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--sources-output", help="write the standard-library sources imported"
     )
+    parser.add_argument(
+        "--sources-triplet",
+        help="the image's multiarch triplet, for --sources-output (default: the probe's)",
+    )
     args = parser.parse_args(argv)
     for name in args.allow + args.exclude:
         if (
@@ -424,10 +410,11 @@ def main(argv: list[str]) -> None:
         ):
             raise ocilib.OciError(f"{name!r} is not a module name")
     with tempfile.TemporaryDirectory() as tmp:
-        text, modules = probe(args, Path(tmp))
+        text, multiarch, modules = probe(args, Path(tmp))
     ocilib.write_file(args.output, text.encode("utf-8"))
     if args.sources_output:
-        ocilib.write_file(args.sources_output, source_paths(modules).encode("utf-8"))
+        sources = source_paths(modules, multiarch, args.sources_triplet or multiarch)
+        ocilib.write_file(args.sources_output, sources.encode("utf-8"))
 
 
 if __name__ == "__main__":

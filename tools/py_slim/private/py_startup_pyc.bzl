@@ -3,7 +3,7 @@
 load(":probe.bzl", "PROBE_ATTRS", "PYC_ATTRS", "pyc_args", "run_probe")
 
 def _py_startup_pyc_impl(ctx):
-    modules, sources = run_probe(ctx, sources = True)
+    modules, sources = run_probe(ctx, sources = True, arch = ctx.attr.arch)
     pyc = ctx.actions.declare_file(ctx.label.name + ".tar")
     args = pyc_args(ctx, ctx.actions.args())
     args.add("--python", ctx.attr.python).add("--prefix", ctx.attr.stdlib)
@@ -37,6 +37,7 @@ Output: the tar (give it to an `oci_layer`); output groups `modules` (the
 probe's list) and `sources` (what was compiled).""",
     attrs = dict(
         PROBE_ATTRS,
+        arch = attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `tars` (a key of PLATFORMS in //platforms:platforms.bzl)."),
         tars = attr.label_list(mandatory = True, allow_files = True, doc = "Data tars holding the standard library under `stdlib`."),
         **PYC_ATTRS
     ),

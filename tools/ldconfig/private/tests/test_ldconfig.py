@@ -160,6 +160,34 @@ def test_configuration_links_and_other_architectures(tmp_path: Path) -> None:
     ]
 
 
+def test_what_the_layers_leave_out_is_not_listed(tmp_path: Path) -> None:
+    # images/distroless.bzl gives the cache the layers' --exclude globs: a
+    # library they drop must not be in the cache (ld.so would find nothing).
+    lib = "usr/lib/x86_64-linux-gnu"
+    tar = tmp_path / "root.tar"
+    tar.write_bytes(
+        make_tar(
+            [
+                ("lib", "->usr/lib"),
+                (f"{lib}/libc.so.6", make_elf(soname="libc.so.6")),
+                (f"{lib}/libtic.so.6.5", make_elf(soname="libtic.so.6")),
+                (f"{lib}/libtic.so.6", "->libtic.so.6.5"),
+                (f"{lib}/plugins/libplug.so.1", make_elf(soname="libplug.so.1")),
+                ("etc/ld.so.conf", f"/{lib}/plugins\n".encode()),
+            ]
+        )
+    )
+    every, kept = tmp_path / "every", tmp_path / "kept"
+    run_ldconfig("amd64", [tar], every)
+    excludes = ["--exclude", "usr/lib/*/libtic.so*", "--exclude", f"{lib}/plugins"]
+    run_ldconfig("amd64", [tar], kept, *excludes)
+    names = lambda cache: sorted(
+        e.name for e in ld_cache.read(cache.read_bytes())
+    )  # noqa: E731
+    assert names(every) == ["libc.so.6", "libplug.so.1", "libtic.so.6"]
+    assert names(kept) == ["libc.so.6"]
+
+
 def test_a_root_without_libraries_is_an_error(tmp_path: Path) -> None:
     tar = tmp_path / "empty.tar"
     tar.write_bytes(make_tar([("etc/hostname", b"x\n")]))

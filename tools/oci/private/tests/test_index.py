@@ -6,7 +6,13 @@ from pathlib import Path
 
 import ocilib
 import pytest
-from testlib import Layout, assert_layout_consistent, platform_images, run_tool
+from testlib import (
+    Layout,
+    assert_layout_consistent,
+    build_layer,
+    platform_images,
+    run_tool,
+)
 
 REF = "org.opencontainers.image.ref.name"
 

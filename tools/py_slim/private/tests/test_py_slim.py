@@ -509,6 +509,22 @@ def test_probe_records_what_serving_imports(
     )  # The probe's own.
 
 
+def test_the_sources_list_names_the_images_architecture() -> None:
+    # The probe runs on the build machine (x86_64 here); the arm64 image's
+    # standard library has its own _sysconfigdata module, and that is the
+    # file tar_pyc.py --only must find in the arm64 packages.
+    Module = py_slim_probe.Module
+    modules = [
+        Module("_sysconfigdata__linux_x86_64-linux-gnu", "source", "_sysconfigdata__linux_x86_64-linux-gnu.py", "serving"),  # fmt: skip
+        Module("json", "source", "json/__init__.py", "serving"),
+        Module("_json", "extension", "lib-dynload/_json.cpython-313-x86_64-linux-gnu.so", "serving"),  # fmt: skip
+    ]
+    native = py_slim_probe.source_paths(modules, "x86_64-linux-gnu", "x86_64-linux-gnu")
+    assert native.splitlines() == ["_sysconfigdata__linux_x86_64-linux-gnu.py", "json/__init__.py"]  # fmt: skip
+    arm64 = py_slim_probe.source_paths(modules, "x86_64-linux-gnu", "aarch64-linux-gnu")
+    assert arm64.splitlines() == ["_sysconfigdata__linux_aarch64-linux-gnu.py", "json/__init__.py"]  # fmt: skip
+
+
 def test_probe_lists_the_standard_library_sources_imported(
     tmp_path: Path, service_layer: Path
 ) -> None:
