@@ -60,7 +60,8 @@ def smoke_tests(service):
                 # runc, umoci and binfmt_misc need real root: no Bazel sandbox, and
                 # no remote worker (which runs actions unprivileged, in a sandbox).
                 tags = ["no-remote-exec", "no-sandbox"] + tags,
-                deps = [
+                # NAME_smoke_test.py imports smoke_test's fixture and checks.
+                deps = ([":smoke_lib"] if own else []) + [
                     "//platforms:image_platforms",
                     "//tests/lib:skips",
                     "//tools/container",

@@ -23,9 +23,21 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STATS_KEYS = {"median", "min", "max", "runs", "values"}
 
 
+def bench_leftovers() -> set[Path]:
+    """The work directory and every container's state are bench-* directories
+    in the temporary directory."""
+    return set(Path(tempfile.gettempdir()).glob("bench-*"))
+
+
+# What a run killed before this one left (SIGKILL skips its clean-up): not
+# this run's doing.
+_LEFT_BEFORE: set[Path] = set()
+
+
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("performance")
+    _LEFT_BEFORE.update(bench_leftovers())
     status = bench.main(
         ["--quick", "--out", str(directory), "--workspace", str(workspace_dir())]
     )
@@ -208,7 +220,6 @@ def test_report_references_every_plot_and_section(out: Path) -> None:
 
 
 def test_nothing_left_behind(out: Path) -> None:
-    # The work directory and every container's state are bench-* directories
-    # in the temporary directory; none may outlive the run.
-    leftovers = list(Path(tempfile.gettempdir()).glob("bench-*"))
+    # None of this run's may outlive it.
+    leftovers = sorted(bench_leftovers() - _LEFT_BEFORE)
     assert not leftovers, leftovers

@@ -126,12 +126,13 @@ class RootFs:
         """Drop every path a glob (fnmatch, on the path without a leading /)
         matches, and everything below it: what oci_layer's --exclude leaves
         out of the layers made from the same tars."""
-        if globs:
-            for path in sorted(self.nodes):
-                if path in self.nodes and any(
-                    fnmatch.fnmatchcase(path, glob) for glob in globs
-                ):
+        for path in sorted(self.nodes):
+            # A tar need not hold its directories: match the ancestors too.
+            ancestor = path
+            while ancestor and path in self.nodes:
+                if any(fnmatch.fnmatchcase(ancestor, glob) for glob in globs):
                     self._remove(path)
+                ancestor = posixpath.dirname(ancestor)
 
     # --- reading -------------------------------------------------------------------
 

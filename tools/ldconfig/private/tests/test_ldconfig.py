@@ -182,7 +182,7 @@ def test_what_the_layers_leave_out_is_not_listed(tmp_path: Path) -> None:
     excludes = ["--exclude", "usr/lib/*/libtic.so*", "--exclude", f"{lib}/plugins"]
     run_ldconfig("amd64", [tar], kept, *excludes)
     names = lambda cache: sorted(
-        e.name for e in ld_cache.read(cache.read_bytes())
+        e.key for e in ld_cache.read(cache.read_bytes())
     )  # noqa: E731
     assert names(every) == ["libc.so.6", "libplug.so.1", "libtic.so.6"]
     assert names(kept) == ["libc.so.6"]
