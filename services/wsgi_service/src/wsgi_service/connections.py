@@ -302,8 +302,16 @@ class GuardedServer(TcpWSGIServer):
                 return
             if accepted is None:
                 return  # nothing more is waiting
-            self.guard.make_room()
             conn, addr = accepted
+            try:
+                # waitress's socket_options: TCP_NODELAY above all. Without
+                # it Nagle's algorithm holds back the body written after the
+                # headers until the client's delayed ACK, 40 ms a response.
+                self.set_socket_options(conn)
+            except OSError:
+                conn.close()  # The client left already (waitress does the same).
+                continue
+            self.guard.make_room()
             self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
 
     def _accept_failed(self, err: OSError) -> None:
