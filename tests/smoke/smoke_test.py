@@ -240,7 +240,10 @@ def route_of(path: str) -> str:
     one, where a template's {name} stands for one path segment, or
     "unmatched"."""
     for route in (*SERVICE["routes"], *STANDARD_ROUTES):
-        pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(route))
+        pattern = "/".join(
+            "[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part)
+            for part in route.split("/")
+        )
         if re.fullmatch(pattern, path):
             return route
     return "unmatched"

@@ -29,15 +29,16 @@ def bench_leftovers() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("bench-*"))
 
 
-# What a run killed before this one left (SIGKILL skips its clean-up): not
-# this run's doing.
-_LEFT_BEFORE: set[Path] = set()
+@pytest.fixture(scope="module")
+def left_before() -> set[Path]:
+    """What a run killed before this one left (SIGKILL skips its clean-up):
+    not this run's doing."""
+    return bench_leftovers()
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def out(tmp_path_factory: pytest.TempPathFactory, left_before: set[Path]) -> Path:
     directory = tmp_path_factory.mktemp("performance")
-    _LEFT_BEFORE.update(bench_leftovers())
     status = bench.main(
         ["--quick", "--out", str(directory), "--workspace", str(workspace_dir())]
     )
@@ -219,7 +220,7 @@ def test_report_references_every_plot_and_section(out: Path) -> None:
     assert "nan" not in text.lower().split(), "a figure is missing"
 
 
-def test_nothing_left_behind(out: Path) -> None:
+def test_nothing_left_behind(out: Path, left_before: set[Path]) -> None:
     # None of this run's may outlive it.
-    leftovers = sorted(bench_leftovers() - _LEFT_BEFORE)
+    leftovers = sorted(bench_leftovers() - left_before)
     assert not leftovers, leftovers
