@@ -6,7 +6,7 @@
              [--strip-prefix PREFIX] [--exclude GLOB]... [--mtime N]
              [--compression gzip|zstd] [--compression-level N]
              [--uncompressed-output layer.tar]
-             [--listing paths.txt] [--zstd /usr/bin/zstd]
+             [--listing paths.txt]
 
 A spec is {"entries": [ENTRY, ...]} where ENTRY is
     {"path": "app/main.py", "type": "file", "source": "src/main.py",
@@ -24,7 +24,8 @@ Tar inputs are merged member by member: names normalized ("./usr" -> "usr"),
 --strip-prefix removed (every member must be under it), owners kept as numbers,
 names of owners, times and extended attributes dropped. --exclude GLOB (fnmatch,
 "*" also matches "/") drops matching tar members and everything below them.
-Compression is detected from the content; zstd uses the zstd command-line tool.
+Compression is detected from the content; zstd is read by ocireader's zstd stream
+(libzstd of the pinned zstandard wheel: no zstd program is needed).
 
 The tar is POSIX ustar, entries sorted bytewise by path, parents always present
 (implicit ones 0755 root), mtime fixed, empty owner names; a path longer than 100
@@ -53,7 +54,6 @@ import os
 import posixpath
 import re
 import stat
-import subprocess
 import sys
 import tarfile
 import zlib
@@ -63,6 +63,7 @@ from typing import BinaryIO
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
+import ocireader
 
 FILE, DIR, SYMLINK, HARDLINK = "file", "dir", "symlink", "hardlink"
 _TYPEFLAGS = {FILE: b"0", HARDLINK: b"1", SYMLINK: b"2", DIR: b"5"}
@@ -72,6 +73,7 @@ _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _BLOCK = 512
 _COMPRESS_CHUNK = 1 << 20
+_READ_CHUNK = 1 << 20
 _MAX_MTIME = 8**11 - 1  # What the 12-byte ustar field holds; we never write PAX times.
 _MAX_ID = 2**32 - 1
 
@@ -285,7 +287,7 @@ def _read_source(source: object, origin: str) -> tuple[bytes, bool]:
 
 
 @contextlib.contextmanager
-def open_decompressed(path: str, zstd: str) -> Iterator[BinaryIO]:
+def open_decompressed(path: str) -> Iterator[BinaryIO]:
     """Open a possibly compressed tar, recognising the compression by its magic bytes."""
     with open(path, "rb") as raw:
         magic = raw.read(6)
@@ -300,55 +302,35 @@ def open_decompressed(path: str, zstd: str) -> Iterator[BinaryIO]:
             with bz2.BZ2File(raw) as stream:
                 yield stream  # type: ignore[misc]
         elif magic.startswith(b"\x28\xb5\x2f\xfd"):
-            with _zstd_stream(path, zstd) as stream:
-                yield stream
+            # Read to its end, so that a truncated frame is an error, never a
+            # shorter tar.
+            with ocireader.zstd_stream(raw) as stream:
+                yield stream  # type: ignore[misc]
+                while stream.read(_READ_CHUNK):
+                    pass
         else:
             yield raw
 
 
-@contextlib.contextmanager
-def _zstd_stream(path: str, zstd: str) -> Iterator[BinaryIO]:
-    # Python 3.11-3.13 have no zstd module; the build root has the zstd tool.
-    try:
-        proc = subprocess.Popen(
-            [zstd, "-d", "-c", "-q", "--", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError as e:
-        raise ocilib.OciError(
-            f"cannot run zstd ({zstd!r}, see --zstd) for {path!r}: {e}"
-        ) from e
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        yield proc.stdout  # type: ignore[misc]
-        proc.stdout.read()  # Drain what follows the tar end marker so zstd exits cleanly.
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        proc.stdout.close()
-    error = proc.stderr.read().decode(errors="replace").strip()
-    if proc.wait() != 0:
-        raise ocilib.OciError(f"zstd failed on {path!r}: {error}")
-
-
-def read_tar(
-    path: str, strip_prefix: str, excludes: list[str], zstd: str
-) -> Iterator[Entry]:
+def read_tar(path: str, strip_prefix: str, excludes: list[str]) -> Iterator[Entry]:
     try:
         # Stream mode reads each member once; the explicit encoding keeps names
         # independent of the host locale.
         with (
-            open_decompressed(path, zstd) as stream,
+            open_decompressed(path) as stream,
             tarfile.open(
                 fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape"
             ) as tar,
         ):
             yield from _tar_entries(tar, path, strip_prefix, excludes)
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+    except (
+        tarfile.TarError,
+        OSError,
+        EOFError,
+        lzma.LZMAError,
+        zlib.error,
+        ocireader.BadCompressedData,
+    ) as e:
         raise ocilib.OciError(f"cannot read tar {path!r}: {e}") from e
 
 
@@ -706,7 +688,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         help=f"default: {ocilib.DEFAULT_GZIP_LEVEL} for gzip, {ocilib.DEFAULT_ZSTD_LEVEL} for zstd",
     )
-    p.add_argument("--zstd", default="/usr/bin/zstd", help="zstd tool for .zst inputs")
     p.add_argument("--output", required=True, help="layer blob to write (compressed)")
     p.add_argument("--descriptor", required=True, help="descriptor JSON to write")
     p.add_argument("--uncompressed-output", help="also write the plain tar here")
@@ -721,7 +702,7 @@ def collect(args: argparse.Namespace) -> list[Entry]:
         for spec in args.spec:
             yield from read_spec(spec)
         for tar in args.tar:
-            yield from read_tar(tar, strip_prefix, args.exclude, args.zstd)
+            yield from read_tar(tar, strip_prefix, args.exclude)
 
     return build_entries(all_entries())
 

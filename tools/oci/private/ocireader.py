@@ -135,6 +135,12 @@ class _ZstdStream(io.RawIOBase):
         super().close()
 
 
+def zstd_stream(raw: IO[bytes]) -> IO[bytes]:
+    """The uncompressed content of zstd data read from `raw` (closed with it);
+    BadCompressedData if it is not zstd or ends early."""
+    return _ZstdStream(raw)  # type: ignore[return-value]
+
+
 def _unzstd(data: bytes) -> bytes:
     with _ZstdStream(io.BytesIO(data)) as stream:
         return stream.read()

@@ -589,25 +589,28 @@ def test_zstd_input(tmp_path: Path) -> None:
     zstd = require_tool("zstd")
     plain = tmp_path / "data.tar"
     plain.write_bytes(_deb_like_tar())
-    subprocess.run(
-        [zstd, "-q", str(plain), "-o", str(tmp_path / "data.tar.zst")], check=True
-    )
-    out = _layer_from_tars(tmp_path, "out", [tmp_path / "data.tar.zst"], "--zstd", zstd)
-    ref = _layer_from_tars(tmp_path, "ref", [plain], "--zstd", "/nonexistent")
+    packed = tmp_path / "data.tar.zst"
+    subprocess.run([zstd, "-q", str(plain), "-o", str(packed)], check=True)
+    # Read in-process (the pinned zstandard): no zstd program on PATH needed.
+    out = _layer_from_tars(tmp_path, "out", [packed])
+    ref = _layer_from_tars(tmp_path, "ref", [plain])
     assert (out / "l.tar.gz").read_bytes() == (ref / "l.tar.gz").read_bytes()
+    # A cut-off zstd input is an error naming it, never a shorter layer.
+    cut = tmp_path / "cut.tar.zst"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
     result = run_tool(
         "layer",
         "--tar",
-        tmp_path / "data.tar.zst",
-        "--zstd",
-        "/nonexistent/zstd",
+        cut,
         "--output",
         tmp_path / "x",
         "--descriptor",
         tmp_path / "y",
         ok=False,
     )
-    assert "cannot run zstd" in result.stderr and "--zstd" in result.stderr
+    assert "cannot read tar" in result.stderr and "cut.tar.zst" in result.stderr
+    assert "truncated zstd data" in result.stderr, result.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_exclude_directory_drops_subtree_and_keeps_hardlinked_content(
