@@ -27,9 +27,8 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from processes import free_port, parent_death_signal, port_is_busy
+from processes import LocalServer, check_port_free, free_port, parent_death_signal
 
 MODES = ("ok", "read-only", "error")
 # Only what Bazel asks for: /ac/ and /cas/ followed by a sha256, under an
@@ -127,7 +126,7 @@ class Traffic:
     bytes_stored: int
 
 
-class CacheServer:
+class CacheServer(LocalServer):
     """nginx serving a Bazel HTTP cache; a context manager.
 
     >>> with CacheServer() as server:
@@ -159,25 +158,9 @@ class CacheServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> CacheServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         nginx = find_nginx()
-        if self._requested_port is not None and port_is_busy(self._requested_port):
-            raise CacheServerError(
-                f"port {self._requested_port} on 127.0.0.1 is already in use; "
-                "pick another with --port, or leave --port out for a free one"
-            )
+        check_port_free(self._requested_port, CacheServerError)
         self._tmp = tempfile.TemporaryDirectory(prefix="remote-cache-")
         tmp = Path(self._tmp.name)
         self.state = tmp / "state"

@@ -12,41 +12,19 @@ as a timing; it exits non-zero only if a build fails or the digests differ.
 
 from __future__ import annotations
 
-import argparse
-import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
 
 from cache_server import CacheServer, CacheServerError
 from nested_bazel import NestedBazelError, remove_tree
-from two_clones import TARGETS, build_clone, clone_paths, describe, remote_cache
+from two_clones import build_clone, clone_paths, describe, measure_setup, remote_cache
 
 BUILD_TIMEOUT = 1800  # seconds, each
 
 
-def workspace() -> Path:
-    found = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
-    if not found:
-        sys.exit("measure: run me with ./tools/bazel run //tools/remote_cache:measure")
-    return Path(found)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--target",
-        action="append",
-        help=f"target to build (repeatable; default {' '.join(TARGETS)})",
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the work directory (clones, logs)"
-    )
-    args = parser.parse_args(argv)
-    targets = args.target or list(TARGETS)
-    source = workspace()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("measure: terminated"))
+    args, targets, source = measure_setup("//tools/remote_cache:measure", __doc__, argv)
     work = Path(tempfile.mkdtemp(prefix="remote-cache-measure-"))
     try:
         with CacheServer() as server:

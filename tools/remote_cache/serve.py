@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from cache_server import MODES, CacheServer, CacheServerError
+from processes import add_port_option, serve_until, stop_signals
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,9 +24,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="bazel run //tools/remote_cache:serve",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument(
-        "--port", type=int, help="127.0.0.1 port to listen on (default: a free one)"
-    )
+    add_port_option(parser)
     parser.add_argument(
         "--dir",
         type=Path,
@@ -42,8 +39,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(to see how a build copes with a broken cache)",
     )
     args = parser.parse_args(argv)
-    if args.port is not None and not 1 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not a port number (1-65535)")
     if args.dir is not None:
         # `bazel run` starts us in the runfiles; the user meant their own cwd.
         base = Path(os.environ.get("BUILD_WORKING_DIRECTORY", "."))
@@ -55,9 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_signals()
     try:
         server = CacheServer(port=args.port, storage=args.dir, mode=args.mode)
         server.start()
@@ -77,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
             f"Ctrl-C stops it.",
             flush=True,
         )
-        while not stop.wait(1):
-            if not server.running:
-                print("serve: error: nginx exited unexpectedly", file=sys.stderr)
-                return 1
+        problem = serve_until(
+            stop, lambda: None if server.running else "nginx exited unexpectedly"
+        )
+        if problem is not None:
+            print(f"serve: error: {problem}", file=sys.stderr)
+            return 1
     finally:
         server.stop()
     traffic = server.traffic()

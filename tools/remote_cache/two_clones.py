@@ -15,7 +15,11 @@ Shared by the measuring scripts (//tools/remote_cache:measure,
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,3 +184,26 @@ def describe(spawns: Sequence[Spawn], limit: int = 20) -> str:
     if len(spawns) > limit:
         lines.append(f"  ... and {len(spawns) - limit} more")
     return "\n".join(lines)
+
+
+def measure_setup(
+    label: str, doc: str, argv: list[str] | None
+) -> tuple[argparse.Namespace, list[str], Path]:
+    """What both measuring scripts start with: their options (--target,
+    --keep), the targets, and the checkout `bazel run` was started in. A
+    SIGTERM ends them like Ctrl-C, so that what they started is stopped."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(
+        "--target",
+        action="append",
+        help=f"target to build (repeatable; default {' '.join(TARGETS)})",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (clones, logs)"
+    )
+    args = parser.parse_args(argv)
+    found = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+    if not found:
+        sys.exit(f"measure: run me with ./tools/bazel run {label}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("measure: terminated"))
+    return args, args.target or list(TARGETS), Path(found)

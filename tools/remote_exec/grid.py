@@ -32,10 +32,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from postgres import Postgres, PostgresError
-from processes import free_port, parent_death_signal, port_is_busy, stop_process
+from processes import (
+    LocalServer,
+    check_port_free,
+    free_port,
+    parent_death_signal,
+    stop_process,
+)
 
 _CONFIG = Path(__file__).resolve().parent / "configs" / "buildgrid.yml"
 BUILDBOX = ("buildbox-casd", "buildbox-worker", "buildbox-run-bubblewrap")
@@ -94,7 +99,7 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-class Grid:
+class Grid(LocalServer):
     """BuildGrid with N buildbox workers; a context manager."""
 
     def __init__(
@@ -124,25 +129,9 @@ class Grid:
     def url(self) -> str:
         return f"grpc://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Grid:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         tools = find_buildbox()
-        if self._requested_port is not None and port_is_busy(self._requested_port):
-            raise GridError(
-                f"port {self._requested_port} on 127.0.0.1 is already in use; pick "
-                "another with --port, or leave --port out for a free one"
-            )
+        check_port_free(self._requested_port, GridError)
         self._tmp = tempfile.TemporaryDirectory(prefix="remote-exec-")
         self.directory = Path(self._tmp.name)
         # PostgreSQL runs as `postgres` when we are root: it must reach its

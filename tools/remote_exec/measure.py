@@ -19,9 +19,6 @@ exits non-zero only if a build fails or the builds' digests differ.
 
 from __future__ import annotations
 
-import argparse
-import os
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -29,16 +26,9 @@ from pathlib import Path
 from build_root_key import build_root_key, properties
 from grid import Grid, GridError
 from nested_bazel import NestedBazelError, remove_tree
-from two_clones import TARGETS, CloneBuild, build_clone, remote_exec
+from two_clones import CloneBuild, build_clone, measure_setup, remote_exec
 
 BUILD_TIMEOUT = 2400  # seconds, each
-
-
-def workspace() -> Path:
-    found = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
-    if not found:
-        sys.exit("measure: run me with ./tools/bazel run //tools/remote_exec:measure")
-    return Path(found)
 
 
 def report(name: str, build: CloneBuild) -> None:
@@ -47,19 +37,7 @@ def report(name: str, build: CloneBuild) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--target",
-        action="append",
-        help=f"target to build (repeatable; default {' '.join(TARGETS)})",
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the work directory (clones, logs)"
-    )
-    args = parser.parse_args(argv)
-    targets = args.target or list(TARGETS)
-    source = workspace()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("measure: terminated"))
+    args, targets, source = measure_setup("//tools/remote_exec:measure", __doc__, argv)
     platform = properties(build_root_key(source))
     work = Path(tempfile.mkdtemp(prefix="remote-exec-measure-"))
     builds: dict[str, CloneBuild] = {}

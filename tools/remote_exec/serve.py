@@ -13,13 +13,12 @@ stops and the directory is removed.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from build_root_key import build_root_key, properties
 from checkout import workspace_dir
 from grid import Grid, GridError
+from processes import add_port_option, serve_until, stop_signals
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,12 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=2, help="buildbox workers to start (default 2)"
     )
-    parser.add_argument(
-        "--port", type=int, help="127.0.0.1 port to listen on (default: a free one)"
-    )
+    add_port_option(parser)
     args = parser.parse_args(argv)
-    if args.port is not None and not 1 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not a port number (1-65535)")
     if args.workers < 1:
         parser.error(f"--workers {args.workers}: at least one worker is needed")
     return args
@@ -43,9 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_signals()
     # The checkout `bazel run` names: its build root key is the workers'.
     platform = properties(build_root_key(workspace_dir()))
     grid = Grid(properties=platform, workers=args.workers, port=args.port)
@@ -70,13 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         reported: set[str] = set()
-        while not stop.wait(1):
+
+        def check() -> str | None:
             if not grid.server_running:
-                print(
-                    f"serve: error: BuildGrid exited unexpectedly:\n{grid.server_log()}",
-                    file=sys.stderr,
-                )
-                return 1
+                return f"BuildGrid exited unexpectedly:\n{grid.server_log()}"
             for worker in grid.workers:
                 if not worker.running and worker.name not in reported:
                     reported.add(worker.name)
@@ -86,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
+            return None
+
+        problem = serve_until(stop, check)
+        if problem is not None:
+            print(f"serve: error: {problem}", file=sys.stderr)
+            return 1
     finally:
         grid.stop()
     print(
