@@ -34,6 +34,7 @@ import imports
 import load
 import report
 import sizes
+import slim_contents
 from image_platforms import ARCHITECTURES
 from nested_bazel import NestedBazelError, remove_tree
 from stats import machine
@@ -83,6 +84,8 @@ COLD_START_VARIANTS = (
     "items_slim",
 )
 LOAD_VARIANTS = ("hello", "hello_slim", "items")
+# Their files by Debian package, linux/amd64 (slim_contents.py).
+SLIM_VARIANTS = ("hello_slim", "items_slim")
 # Image -> the image of hello it is compared with for shared layers.
 SHARED_WITH_HELLO = {
     "items": "hello",
@@ -230,6 +233,10 @@ def run(
     log("sizes")
     results["sizes"] = sizes.measure({v: layouts[v] for v in SIZE_VARIANTS})
     results["shared_layers"] = sizes.shared_layers(results["sizes"], SHARED_WITH_HELLO)
+    log("slim images by package")
+    results["slim_contents"] = {
+        v: slim_contents.measure(layouts[v], "linux/amd64") for v in SLIM_VARIANTS
+    }
     log("compression levels")
     results["compression"] = compression.measure(layouts["hello"], "linux/amd64")
     log("tar+gzip and tar+zstd: sizes, copy from a registry, unpack")

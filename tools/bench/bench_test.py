@@ -17,6 +17,7 @@ import floor
 import imports
 import pytest
 import report
+import slim_contents
 from checkout import workspace_dir
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -133,6 +134,29 @@ def test_compression_formats(results: dict[str, Any]) -> None:
         assert gzip["manifest_digest"] != zstd["manifest_digest"], name
 
 
+def test_slim_contents(results: dict[str, Any]) -> None:
+    section = results["slim_contents"]
+    assert set(section) == set(bench.SLIM_VARIANTS)
+    for image, figures in section.items():
+        assert figures["platform"] == "linux/amd64", image
+        groups = {row["group"]: row for row in figures["groups"]}
+        assert len(groups) == len(figures["groups"]), image
+        # Every file in exactly one group.
+        assert sum(row["files"] for row in groups.values()) == figures["files"]
+        for row in groups.values():
+            positive(row["files"], f"{image} {row['group']}")
+            positive(row["compressed_bytes"], f"{image} {row['group']}")
+        compressed = [row["compressed_bytes"] for row in figures["groups"]]
+        assert compressed == sorted(compressed, reverse=True), image
+        # The interpreter is a Debian package's file, the service's code its own.
+        assert groups["python3.13-minimal"]["largest"] == "usr/bin/python3.13"
+        assert groups[slim_contents.APP]["largest"].startswith("app/"), image
+        assert groups[slim_contents.BYTECODE]["largest"].endswith(".pyc"), image
+        # The groups, each compressed alone, add up to about the image.
+        image_bytes = results["sizes"][image]["linux/amd64"]["compressed_bytes"]
+        assert 0.9 < sum(compressed) / image_bytes < 1.1, image
+
+
 def test_build(results: dict[str, Any]) -> None:
     build = results["build"]
     assert "clean" not in build  # --quick skips it, and says so
@@ -211,6 +235,7 @@ def test_report_references_every_plot_and_section(out: Path) -> None:
         "## Method",
         "## Image size",
         "## tar+gzip and tar+zstd layers",
+        "### What the slim images hold",
         "## Build time",
         "## Cold start",
         "## Latency, throughput and memory",

@@ -2,7 +2,8 @@
 
 Each image is unpacked once (umoci); every run is a fresh hardened container
 (//tools/container: read-only root, no capabilities, user 65532, its
-own network namespace) of that bundle. The clock starts just before runc is
+own network namespace) of that bundle; the runs go round the images in turn.
+The clock starts just before runc is
 started and stops when /readyz first answers 200, polled every 5 ms from
 inside the container's network namespace. arm64 images run under qemu-user
 (binfmt_misc), registered for the duration and removed after.
@@ -55,27 +56,34 @@ def start_to_200(container: Container, timeout: float) -> float:
         time.sleep(POLL_SECONDS)
 
 
-def measure_one(
-    layout: Path, arch: str, work: Path, runs: int, warmups: int
-) -> dict[str, Any]:
-    bundle = work / f"{layout.name}-{arch}"
+def _run_once(bundle: Path, arch: str) -> float:
+    with Container(bundle, env=ENV, remove_bundle=False, name="bench") as container:
+        return start_to_200(container, TIMEOUT[arch]) * 1000
+
+
+def measure_arch(
+    layouts: dict[str, Path], arch: str, work: Path, runs: int, warmups: int
+) -> dict[str, list[float]]:
+    """{variant: ms of each run} for one platform. Every image is unpacked
+    first; then each gets its warm-ups, and the runs go round the images in
+    turn, so that a change in the machine's load while they are measured
+    touches them all alike and the ratios of one run stay comparable."""
+    bundles = {name: work / f"{layout.name}-{arch}" for name, layout in layouts.items()}
     with emulation_for(arch):
-        unpack(layout, ref(arch), bundle)
-        times = []
         try:
-            for number in range(warmups + runs):
-                with Container(
-                    bundle, env=ENV, remove_bundle=False, name="bench"
-                ) as container:
-                    seconds = start_to_200(container, TIMEOUT[arch])
-                if number >= warmups:
-                    times.append(seconds * 1000)
+            for name, layout in layouts.items():
+                unpack(layout, ref(arch), bundles[name])
+            for bundle in bundles.values():
+                for _ in range(warmups):
+                    _run_once(bundle, arch)
+            times: dict[str, list[float]] = {name: [] for name in layouts}
+            for _ in range(runs):
+                for name, bundle in bundles.items():
+                    times[name].append(_run_once(bundle, arch))
         finally:
-            remove_tree(bundle)
-    result = summary(times)
-    result["unit"] = "ms"
-    result["warmups"] = warmups
-    return result
+            for bundle in bundles.values():
+                remove_tree(bundle)
+    return times
 
 
 def measure(
@@ -89,8 +97,11 @@ def measure(
     """{variant: {arch: summary in ms}}."""
     results: dict[str, Any] = {}
     for arch in arches:
-        for name, layout in layouts.items():
-            result = measure_one(layout, arch, work, runs, warmups)
+        log(f"cold start linux/{arch}: {len(layouts)} images, {runs} rounds")
+        for name, times in measure_arch(layouts, arch, work, runs, warmups).items():
+            result = summary(times)
+            result["unit"] = "ms"
+            result["warmups"] = warmups
             results.setdefault(name, {})[arch] = result
             log(
                 f"cold start {name} linux/{arch}: median {result['median']:.0f} ms"

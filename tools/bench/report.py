@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # No display: render to files.
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import compression_formats  # noqa: E402
+import slim_contents  # noqa: E402
 from image_platforms import ARCHITECTURES  # noqa: E402
 
 PLOTS = {
@@ -157,7 +158,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
     add(
         f"- Cold start: {plan['cold_start_runs']} runs per image and platform after"
-        f" {plan['cold_start_warmups']} warm-up run(s); each run a fresh hardened runc"
+        f" {plan['cold_start_warmups']} warm-up run(s), the runs going round the"
+        " images in turn; each run a fresh hardened runc"
         " container (read-only root, no capabilities, user 65532, own network"
         " namespace)"
         " of an unpacked bundle; timed from starting `runc run` to the first 200 on"
@@ -236,6 +238,7 @@ def markdown(results: dict[str, Any]) -> str:
             )
 
     out += compression_formats.markdown(results["compression_formats"])
+    out += slim_contents.markdown(results["slim_contents"], results["sizes"])
 
     add("\n## Build time\n")
     add(f"![build times]({PLOTS['build']})\n")
