@@ -368,6 +368,60 @@ def test_logger_levels_and_broken_stream() -> None:
     log.error("nowhere to go")  # must not raise
 
 
+def test_background_logger_keeps_every_line_in_order() -> None:
+    stream = io.StringIO()
+    log = Logger(stream, "info", "json", background=True)
+
+    def write(thread: int) -> None:
+        for n in range(200):
+            log.info("line", thread=thread, n=n)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(records) == 8 * 200
+    for t in range(8):
+        assert [r["n"] for r in records if r["thread"] == t] == list(range(200))
+    # After close, a line is written by the thread that logs it, at once.
+    log.warning("after close")
+    assert json.loads(stream.getvalue().splitlines()[-1])["msg"] == "after close"
+    log.close()  # twice is fine
+
+
+class _WritersStream(io.StringIO):
+    """A stream that notes which thread made each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writers.append(threading.current_thread().name)
+        return super().write(text)
+
+
+def test_background_logger_writes_from_its_own_thread() -> None:
+    # A request thread only queues its line: the write(2) is the writer's.
+    stream = _WritersStream()
+    log = Logger(stream, "info", "json", background=True)
+    try:
+        log.info("soon")
+        deadline = time.monotonic() + 5
+        while "soon" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(stream.getvalue())["msg"] == "soon"
+        assert stream.writers == ["log-writer"]
+    finally:
+        log.close()
+    sync = _WritersStream()
+    Logger(sync, "info", "json").info("now")
+    assert sync.writers == [threading.current_thread().name]
+
+
 def test_format_time() -> None:
     assert format_time(1714564800.0) == "2024-05-01T12:00:00.000Z"
     assert format_time(1714564800.9999) == "2024-05-01T12:00:00.999Z"

@@ -18,6 +18,7 @@ from sample_service.app import create_app
 from service_testing import make_runtime
 from wsgi_service.app import Runtime
 from wsgi_service.config import ServerConfig
+from wsgi_service import server as server_module
 from wsgi_service.server import Server
 
 TIMEOUT = 10
@@ -399,3 +400,20 @@ def test_stop_closes_listener_and_returns_0() -> None:
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
     messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
     assert messages[-2:] == ["shutdown started", "shutdown complete"]
+
+
+def test_serve_sets_the_switch_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server's request threads give up the interpreter lock at every
+    # system call; serve() shortens how long they wait to take it back.
+    applied: list[float] = []
+    monkeypatch.setattr(server_module.sys, "setswitchinterval", applied.append)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = ServerConfig(
+            host="127.0.0.1", port=taken.getsockname()[1], switch_interval_us=250
+        )
+        runtime = make_runtime(config=config)
+        # The port is taken: serve() stops after applying the setting.
+        assert server_module.serve(create_app(runtime, {}), runtime) == 1
+    assert applied == [0.00025]

@@ -1,15 +1,26 @@
 """Line-oriented event log: one JSON object (or one human-readable line) per event.
 
 Used for the access log (one line per request) and for lifecycle events such as
-start-up and shutdown. Lines go to one stream (stdout) and are flushed one by one,
-because stdout is often a pipe in a container and a buffered line is a lost line
-when the process dies. Output is pure ASCII in both formats, so the stream's
-encoding never matters. (Named accesslog, not logging, so that it never shadows
-the standard library module that waitress uses.)
+start-up and shutdown. Lines go to one stream (stdout), flushed as soon as they
+are written, because stdout is often a pipe in a container and a buffered line
+is a lost line when the process dies.
+
+The service's logger writes from a thread of its own (background=True): a
+request thread only formats its line and queues it, and never makes the
+write(2) itself. Every system call of a request thread gives up the
+interpreter lock, and taking it back means waiting for the busy loop thread
+to yield; together with the server's shorter switch interval
+(SWITCH_INTERVAL_US), this took hello from about 350 to about 2,200
+requests/s with 32 concurrent clients on 2 cores (either alone: 180-350).
+The writer wakes for each line and writes what has queued meanwhile in one
+go; close() (at exit) writes what is left. Only a process killed outright
+(SIGKILL) loses the lines queued in its last instant.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import json
 import threading
 import time
@@ -30,6 +41,7 @@ class Logger:
         level: str = "info",
         fmt: str = "json",
         clock: Callable[[], float] = time.time,
+        background: bool = False,
     ):
         if fmt not in ("json", "text"):
             raise ValueError(f"unknown log format {fmt!r}")
@@ -37,9 +49,17 @@ class Logger:
         self._threshold = LEVELS[level]
         self._format = _format_json if fmt == "json" else _format_text
         self._clock = clock
-        # One lock so that lines written by concurrent request threads never
-        # interleave.
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while writing to the stream
+        self._queued: collections.deque[str] = collections.deque()
+        self._wake = threading.Event()
+        self._closed = False
+        self._writer: threading.Thread | None = None
+        if background:
+            self._writer = threading.Thread(
+                target=self._write_queued_forever, name="log-writer", daemon=True
+            )
+            self._writer.start()
+            atexit.register(self.close)
 
     def enabled(self, level: str) -> bool:
         return LEVELS[level] >= self._threshold
@@ -48,14 +68,46 @@ class Logger:
         if not self.enabled(level):
             return
         line = self._format(format_time(self._clock()), level, msg, fields)
+        if self._writer is None or self._closed:
+            with self._lock:
+                self._write(line + "\n")
+            return
+        self._queued.append(line)  # deque.append is atomic: no lock needed
+        self._wake.set()
+        if self._closed:  # close() came in between: its last flush may be past
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every line queued so far (from any thread)."""
         with self._lock:
-            try:
-                self._stream.write(line + "\n")
-                self._stream.flush()
-            except (OSError, ValueError):
-                # stdout is gone (closed pipe, closed file): there is nowhere left
-                # to report this, and failing the request would not help.
-                pass
+            lines = []
+            while self._queued:
+                lines.append(self._queued.popleft())
+            if lines:
+                self._write("\n".join(lines) + "\n")
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left; later lines are
+        written at once, by the thread that logs them."""
+        if self._writer is None or self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._writer.join(timeout=5)
+        self.flush()
+
+    def _write_queued_forever(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            self.flush()
+
+    def _write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
 
     def debug(self, msg: str, **fields: object) -> None:
         self.log("debug", msg, **fields)

@@ -42,7 +42,21 @@ def run(
         connections.reserve_file_descriptors(cfg.max_connections)
     except config.ConfigError as err:
         return _config_error(err)
-    log = accesslog.Logger(sys.stdout, cfg.log_level, cfg.log_format)
+    log = accesslog.Logger(sys.stdout, cfg.log_level, cfg.log_format, background=True)
+    try:
+        return _run(package, create_app, environ, build_info_path, cfg, log)
+    finally:
+        log.close()
+
+
+def _run(
+    package: str,
+    create_app: AppFactory,
+    environ: Mapping[str, str],
+    build_info_path: str | None,
+    cfg: config.ServerConfig,
+    log: accesslog.Logger,
+) -> int:
     try:
         path = build_info_path or buildinfo.path_in_package(package)
         info = buildinfo.load_build_info(path)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 
@@ -225,6 +226,7 @@ class Server:
 def serve(app: WSGIApp, runtime: Runtime) -> int:
     """Listen, serve until SIGTERM or SIGINT, drain; return the exit status."""
     log, config = runtime.log, runtime.config
+    sys.setswitchinterval(config.switch_interval_us / 1e6)
     try:
         server = Server(app, runtime)
     except (OSError, ValueError) as err:
