@@ -10,11 +10,11 @@ request thread only formats its line and queues it, and never makes the
 write(2) itself. Every system call of a request thread gives up the
 interpreter lock, and taking it back means waiting for the busy loop thread
 to yield; together with the server's shorter switch interval
-(SWITCH_INTERVAL_US), this took hello from about 350 to about 2,200
-requests/s with 32 concurrent clients on 2 cores (either alone: 180-350).
-The writer wakes for each line and writes what has queued meanwhile in one
-go; close() (at exit) writes what is left. Only a process killed outright
-(SIGKILL) loses the lines queued in its last instant.
+(SWITCH_INTERVAL_US), this took hello from under 200 to over 2,000
+requests/s with 32 concurrent clients on 2 cores (docs/OPTIMIZATION.md,
+section 7). The writer wakes for each line and writes what has queued
+meanwhile in one go; close() (at exit) writes what is left. Only a process
+killed outright (SIGKILL) loses the lines queued in its last instant.
 """
 
 from __future__ import annotations

@@ -140,11 +140,11 @@ class ServerConfig:
     # it (sys.setswitchinterval). Every system call of a request thread (its
     # response's send, the wake-up of the loop) gives the lock up, and taking
     # it back waits for the busy loop thread to yield, up to this long: with
-    # CPython's 5,000 us default and 32 concurrent clients hello answered
-    # about 180 requests/s; with 100 us (and the log written by its own
-    # thread, accesslog.py) about 2,200. Shorter means more switches between
-    # threads that compute.
-    switch_interval_us: int = setting("SWITCH_INTERVAL_US", 100, integer(10, 100_000))
+    # CPython's 5,000 us default, 32 concurrent clients got under 200
+    # requests/s from hello; with 20 us (and the log written by a thread of
+    # its own, accesslog.py) over 2,000 (docs/OPTIMIZATION.md, section 7).
+    # Shorter means more switches between threads that compute.
+    switch_interval_us: int = setting("SWITCH_INTERVAL_US", 20, integer(10, 100_000))
     log_level: str = setting("LOG_LEVEL", "info", choice(*LOG_LEVELS))
     log_format: str = setting("LOG_FORMAT", "json", choice(*LOG_FORMATS))
     shutdown_grace_seconds: float = setting(
