@@ -1,12 +1,12 @@
 """Cold start: from `runc run` to the first HTTP 200 on /readyz.
 
 Each image is unpacked once (umoci); every run is a fresh hardened container
-(//tools/container: read-only root, no capabilities, user 65532, its
-own network namespace) of that bundle; the runs go round the images in turn.
-The clock starts just before runc is
-started and stops when /readyz first answers 200, polled every 5 ms from
-inside the container's network namespace. arm64 images run under qemu-user
-(binfmt_misc), registered for the duration and removed after.
+(//tools/container: read-only root, no capabilities, user 65532, its own
+network namespace) of that bundle, and the runs go round the images in turn.
+The clock starts just before runc is started and stops when /readyz first
+answers 200, polled every 5 ms from inside the container's network
+namespace. arm64 images run under qemu-user (binfmt_misc), registered for the
+duration and removed after.
 """
 
 from __future__ import annotations

@@ -2,10 +2,9 @@
 levels of each compressor the rules have.
 
 The layers are decompressed and compressed again, each level timed on one
-core, with the compressors and settings the rules use: zlib-ng for gzip
-(level 6 is the rules' default, ocilib.DEFAULT_GZIP_LEVEL) and zstandard for
-zstd (single-threaded, with a checksum; level 19 is ocilib.DEFAULT_ZSTD_LEVEL),
-both pinned in the lock.
+core, with the rules' own compressors (ocilib.gzip_compressor: zlib-ng;
+ocilib.zstd_compressor: zstandard, single-threaded, with a checksum), both
+pinned in the lock; the rules' default levels are ocilib's.
 """
 
 from __future__ import annotations
@@ -15,29 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import zstandard
+import ocilib
 from sizes import platform_images
-from zlib_ng import zlib_ng
 
 LEVELS = (1, 6, 9)
-DEFAULT_LEVEL = 6
+DEFAULT_LEVEL = ocilib.DEFAULT_GZIP_LEVEL
 ZSTD_LEVELS = (3, 9, 19)
-ZSTD_DEFAULT_LEVEL = 19
+ZSTD_DEFAULT_LEVEL = ocilib.DEFAULT_ZSTD_LEVEL
 _CHUNK = 1 << 20
 
 
 def _layer_tars(layout: Path, platform: str) -> list[bytes]:
     return [layer.read() for layer in platform_images(layout)[platform].layers]
-
-
-def _gzip(level: int) -> Any:
-    return zlib_ng.compressobj(level, zlib_ng.DEFLATED, 31)
-
-
-def _zstd(level: int) -> Any:
-    return zstandard.ZstdCompressor(
-        level=level, threads=0, write_checksum=True, write_content_size=False
-    ).compressobj()
 
 
 def _compressed_size(tars: list[bytes], new: Callable[[], Any]) -> int:
@@ -74,7 +62,7 @@ def measure(layout: Path, platform: str) -> dict[str, Any]:
         "platform": platform,
         "uncompressed_bytes": sum(len(t) for t in tars),
         "default_level": DEFAULT_LEVEL,
-        "levels": _levels(tars, LEVELS, _gzip),
+        "levels": _levels(tars, LEVELS, ocilib.gzip_compressor),
         "zstd_default_level": ZSTD_DEFAULT_LEVEL,
-        "zstd_levels": _levels(tars, ZSTD_LEVELS, _zstd),
+        "zstd_levels": _levels(tars, ZSTD_LEVELS, ocilib.zstd_compressor),
     }

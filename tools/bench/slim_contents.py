@@ -19,10 +19,10 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import ocilib
 from sizes import platform_images
-from zlib_ng import zlib_ng
 
-GZIP_LEVEL = 6  # ocilib.DEFAULT_GZIP_LEVEL
+GZIP_LEVEL = ocilib.DEFAULT_GZIP_LEVEL
 STATUS_DIR = "var/lib/dpkg/status.d"
 APP = "the service (/app: its code and third-party code)"
 BYTECODE = "standard-library bytecode compiled by the build (.pyc)"
@@ -72,7 +72,7 @@ def _compressed_size(members: list[tuple[tarfile.TarInfo, bytes]]) -> int:
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for member, content in members:
             tar.addfile(member, io.BytesIO(content))
-    compressor = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, 31)
+    compressor = ocilib.gzip_compressor(GZIP_LEVEL)
     return len(compressor.compress(buffer.getvalue()) + compressor.flush())
 
 

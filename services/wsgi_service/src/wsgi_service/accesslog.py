@@ -107,6 +107,8 @@ class Logger:
             self._stream.write(text)
             self._stream.flush()
         except (OSError, ValueError):
+            # stdout is gone (closed pipe, closed file): there is nowhere left
+            # to report this, and failing the request would not help.
             pass
 
     def debug(self, msg: str, **fields: object) -> None:
