@@ -13,7 +13,6 @@ import pytest
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import generate_latest
 from sample_service.app import create_app
 from service_testing import Harness, call, make_environ, make_harness
 from wsgi_service import buildinfo
@@ -591,35 +590,45 @@ def test_in_flight_gauge_counts_concurrent_requests(harness: Harness) -> None:
 
 
 def test_histogram_observation_lands_in_right_bucket() -> None:
-    registry = CollectorRegistry()
-    histogram = Histogram("h", "doc", ("route",), buckets=(0.1, 1.0), registry=registry)
-    for value in (0.05, 0.1, 0.5, 1.0, 7.0):
-        histogram.labels("/").observe(value)
+    metrics = Metrics("sample_service", BuildInfo(), CollectorRegistry(), False)
+    # A bucket counts what is at most its bound: 0.001 is in le="0.001".
+    for seconds in (0.0004, 0.001, 0.003, 0.5, 7.0, 11.0):
+        metrics.observe_request("/", 200, seconds)
     lines = [
         line
-        for line in generate_latest(registry).decode().splitlines()
-        if not line.startswith("#")
+        for line in metrics.render()[0].decode().splitlines()
+        if line.startswith("http_request_duration_seconds")
     ]
     assert lines == [
-        'h_bucket{le="0.1",route="/"} 2.0',
-        'h_bucket{le="1.0",route="/"} 4.0',
-        'h_bucket{le="+Inf",route="/"} 5.0',
-        'h_count{route="/"} 5.0',
-        'h_sum{route="/"} 8.65',
+        'http_request_duration_seconds_bucket{le="0.001",route="/"} 2.0',
+        'http_request_duration_seconds_bucket{le="0.0025",route="/"} 2.0',
+        'http_request_duration_seconds_bucket{le="0.005",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.01",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.025",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.05",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.1",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.25",route="/"} 3.0',
+        'http_request_duration_seconds_bucket{le="0.5",route="/"} 4.0',
+        'http_request_duration_seconds_bucket{le="1.0",route="/"} 4.0',
+        'http_request_duration_seconds_bucket{le="2.5",route="/"} 4.0',
+        'http_request_duration_seconds_bucket{le="5.0",route="/"} 4.0',
+        'http_request_duration_seconds_bucket{le="10.0",route="/"} 5.0',
+        'http_request_duration_seconds_bucket{le="+Inf",route="/"} 6.0',
+        'http_request_duration_seconds_count{route="/"} 6.0',
+        'http_request_duration_seconds_sum{route="/"} 18.5044',
     ]
 
 
 def test_label_values_are_escaped() -> None:
-    registry = CollectorRegistry()
-    counter = Counter(
-        "weird_total", "Help with \\ and\nnewline.", ("label",), registry=registry
+    metrics = Metrics("sample_service", BuildInfo(), CollectorRegistry(), False)
+    metrics.observe_request('say "hi"\\\n', 200, 0.01)
+    text = metrics.render()[0].decode()
+    assert (
+        'http_requests_total{route="say \\"hi\\"\\\\\\n",status="200"} 1.0\n'
+        in text
     )
-    counter.labels('say "hi"\\\n').inc()
-    text = generate_latest(registry).decode()
-    assert "# HELP weird_total Help with \\\\ and\\nnewline.\n" in text
-    assert 'weird_total{label="say \\"hi\\"\\\\\\n"} 1.0\n' in text
     _, _, samples = parse_exposition(text)
-    assert samples == [("weird_total", {"label": 'say "hi"\\\n'}, 1.0)]
+    assert ("http_requests_total", {"route": 'say "hi"\\\n', "status": "200"}, 1.0) in samples
 
 
 def test_metric_misuse_is_rejected() -> None:

@@ -165,7 +165,7 @@ class ConnectionGuard:
         channel.handle_close()
         self.remove(channel)
         self._dropped[reason] += 1
-        self._metrics.connections_dropped.labels(reason).inc()
+        self._metrics.count_dropped_connection(reason)
 
 
 class JsonErrorTask(ErrorTask):
