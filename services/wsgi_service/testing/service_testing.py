@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from wsgi_service.accesslog import Logger
 from wsgi_service.app import Runtime, State
 from wsgi_service.buildinfo import BuildInfo
-from wsgi_service.config import ServerConfig
+from wsgi_service.config import ServerConfig, settings_of
 from wsgi_service.metrics import Metrics
 
 AppFactory = Callable[[Runtime, Mapping[str, str]], Any]
@@ -169,11 +169,7 @@ def child_env(**overrides: str) -> dict[str, str]:
 
 
 def _setting_names() -> frozenset[str]:
-    import dataclasses
-
-    return frozenset(
-        field.metadata["env"] for field in dataclasses.fields(ServerConfig)
-    )
+    return frozenset(field.env for field in settings_of(ServerConfig))
 
 
 _SETTING_NAMES = _setting_names()

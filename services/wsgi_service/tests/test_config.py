@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import resource
 import subprocess
 import sys
-from dataclasses import dataclass
-
 import pytest
 from sample_service.app import create_app
 from service_testing import child_env
 from wsgi_service import main
 from wsgi_service.config import (
     ConfigError,
+    FrozenSettingsError,
     ServerConfig,
+    Settings,
     integer,
     load_config,
     load_settings,
@@ -47,7 +46,7 @@ def test_defaults() -> None:
 
 
 def test_config_is_frozen() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenSettingsError):
         load_config({}).port = 1  # type: ignore[misc]
 
 
@@ -219,8 +218,7 @@ def test_first_bad_variable_is_named_even_when_others_are_fine() -> None:
         load_config({"PORT": "8080", "THREADS": "0", "LOG_LEVEL": "info"})
 
 
-@dataclass(frozen=True)
-class OwnSettings:
+class OwnSettings(Settings):
     """A service's own settings, declared as the server's are."""
 
     workers: int = setting("OWN_WORKERS", 2, integer(1, 8))
@@ -228,7 +226,7 @@ class OwnSettings:
 
 
 def test_a_service_declares_its_own_settings() -> None:
-    assert load_settings(OwnSettings, {}) == OwnSettings(2)
+    assert load_settings(OwnSettings, {}) == OwnSettings(workers=2)
     assert load_settings(OwnSettings, {"OWN_WORKERS": "8", "fixed": "x"}).workers == 8
     with pytest.raises(ConfigError) as caught:
         load_settings(OwnSettings, {"OWN_WORKERS": "9"})
@@ -324,3 +322,21 @@ def test_malformed_build_info_fails_start_up(tmp_path, monkeypatch) -> None:
     assert record["msg"] == "invalid build info"
     assert str(path) in record["error"]
     assert "not valid JSON" in record["error"]
+
+
+def test_settings_compare_by_value_and_refuse_what_they_do_not_have() -> None:
+    a, b = OwnSettings(workers=3), OwnSettings(workers=3)
+    assert a == b and hash(a) == hash(b) and a != OwnSettings()
+    assert repr(a) == "OwnSettings(workers=3)"
+    with pytest.raises(TypeError, match="OwnSettings has no setting 'threads'"):
+        OwnSettings(threads=2)
+    with pytest.raises(FrozenSettingsError):
+        del a.workers
+
+
+def test_load_settings_names_a_class_that_is_not_settings() -> None:
+    class Plain:
+        workers: int = setting("OWN_WORKERS", 2, integer(1, 8))
+
+    with pytest.raises(TypeError, match="is not a Settings class"):
+        load_settings(Plain, {})

@@ -24,13 +24,16 @@ def run_probe(ctx, excludes = [], sources = False, arch = None):
             (_sysconfigdata__linux_TRIPLET).
 
     Returns:
-        (the probe's modules.tsv, the sources list or None).
+        (the probe's modules.tsv, the sources list or None, the list of
+        modules imported before the first request).
     """
     modules = ctx.actions.declare_file(ctx.label.name + ".modules.tsv")
-    outputs = [modules]
+    startup = ctx.actions.declare_file(ctx.label.name + ".startup.txt")
+    outputs = [modules, startup]
     layers = [f for target in ctx.attr.probe_app for f in app_tars(target)]
     args = ctx.actions.args()
     args.add("--python", ctx.attr.python).add("--module", ctx.attr.module).add("--output", modules)
+    args.add("--startup-output", startup)
     source_list = None
     if sources:
         source_list = ctx.actions.declare_file(ctx.label.name + ".sources.txt")
@@ -51,7 +54,7 @@ def run_probe(ctx, excludes = [], sources = False, arch = None):
         mnemonic = "PySlimProbe",
         progress_message = "Running %{label}'s service to record the modules it imports",
     )
-    return modules, source_list
+    return modules, source_list, startup
 
 def pyc_args(ctx, args):
     """Adds tar_pyc.py's compile options, from PYC_ATTRS, to `args`.

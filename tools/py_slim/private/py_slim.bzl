@@ -29,7 +29,7 @@ def _named_files(attribute, flag):
     return files, args
 
 def _py_slim_runtime_impl(ctx):
-    modules, sources = run_probe(ctx, excludes = ctx.attr.excludes, sources = True, arch = ctx.attr.arch)
+    modules, sources, startup = run_probe(ctx, excludes = ctx.attr.excludes, sources = True, arch = ctx.attr.arch)
     runtime = ctx.actions.declare_file(ctx.label.name + ".tar")
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     tars, tar_args = _named_files(ctx.attr.packages, "packages")
@@ -70,7 +70,7 @@ def _py_slim_runtime_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([runtime])),
-        OutputGroupInfo(pyc = depset([pyc]), report = depset([report]), modules = depset([modules])),
+        OutputGroupInfo(pyc = depset([pyc]), report = depset([report]), modules = depset([modules]), startup = depset([startup])),
     ]
 
 py_slim_runtime = rule(

@@ -35,6 +35,11 @@ code, from the layers; path is its image path); reason is "serving" or
 "allowlist". A module found anywhere else (say the build machine's
 dist-packages) is an error: the image would not have it.
 
+--startup-output writes the modules the service had imported when it
+started listening, before the first request (SIGUSR1 asks the wrapper for
+them), less those a bare interpreter imports by itself: one module a line,
+sorted. That is the start path a cold start pays for.
+
 --sources-output also writes the standard-library source files of those
 modules, one path below the standard library directory a line (sorted): what
 tar_pyc.py --only precompiles; --sources-triplet names them for the
@@ -61,12 +66,21 @@ import ocilib
 import ocireader
 
 # Runs in the interpreter under test, with sys.argv = [OUT, MODULE, ALLOW, EXCLUDE].
-# Only sys and runpy: whatever it imported would be recorded as the service's.
+# Only sys, runpy and the built-in _signal: whatever it imported would be
+# recorded as the service's. SIGUSR1, which the probe sends once the service
+# listens and before the first request, writes what start-up imported.
 _WRAPPER = """\
-import sys, runpy
+import sys, runpy, _signal
 out, module = sys.argv[1], sys.argv[2]
 allow = [name for name in sys.argv[3].split(",") if name]
 exclude = frozenset(name for name in sys.argv[4].split(",") if name)
+
+def started(signum, frame):
+    with open(out + ".startup.tmp", "w", encoding="utf-8") as stream:
+        stream.write("".join(f"{name}\\n" for name in sorted(sys.modules)))
+    open(out + ".startup", "w").close()  # Written whole: the probe may go on.
+
+_signal.signal(_signal.SIGUSR1, started)
 
 class Excluded:
     @staticmethod
@@ -98,6 +112,7 @@ sys.exit(status)
 """
 
 START_TIMEOUT = 60.0  # Seconds until the service must accept connections.
+MARK_TIMEOUT = 10.0  # Seconds until it must have written its start-up modules.
 STOP_TIMEOUT = 30.0  # Seconds it may take to exit after SIGTERM.
 REQUEST_TIMEOUT = 10.0
 # A request line no HTTP server accepts: the server's own error path answers it.
@@ -213,6 +228,18 @@ class Service:
             f"the service did not listen on 127.0.0.1:{port} "
             f"within {timeout:.0f} s:\n{self.output()}"
         )
+
+    def mark_started(self, mark: Path, timeout: float) -> None:
+        """SIGUSR1: the wrapper writes the modules start-up imported."""
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while not mark.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise ocilib.OciError(
+                    "the service did not record its start-up modules on SIGUSR1"
+                    " (does it handle SIGUSR1 itself?):\n" + self.output()
+                )
+            time.sleep(0.01)
 
     def stop(self, timeout: float) -> int:
         """SIGTERM, then its exit status; SIGKILL and an error if it does not exit."""
@@ -354,6 +381,7 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
     service = Service(argv, env, root, tmp)
     try:
         service.wait_until_listening(port, START_TIMEOUT)
+        service.mark_started(tmp / "modules.startup", MARK_TIMEOUT)
         notes = exercise(service, port, requests)
     finally:
         status = service.stop(STOP_TIMEOUT)
@@ -369,7 +397,30 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
                 f"--exclude {m.name}: the interpreter imports it while starting, "
                 "before anything can exclude it"
             )
-    return format_output(stdlib, multiarch, notes, modules), multiarch, modules
+    startup = startup_modules(
+        (tmp / "modules.startup.tmp").read_text(encoding="utf-8").split(),
+        bare_interpreter_modules(args.python, env),
+    )
+    text = format_output(stdlib, multiarch, notes, modules)
+    return text, multiarch, modules, startup
+
+
+def bare_interpreter_modules(python: str, env: dict[str, str]) -> set[str]:
+    """What the interpreter imports before running anything (same environment)."""
+    result = subprocess.run(
+        [python, "-c", "import sys; print(*sorted(sys.modules))"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise ocilib.OciError(f"{python} failed to start:\n{result.stderr}")
+    return set(result.stdout.split())
+
+
+def startup_modules(imported: list[str], bare: set[str]) -> str:
+    """The modules start-up imported that a bare interpreter does not, one a
+    line, sorted: what --startup-output writes."""
+    names = sorted(set(imported) - bare - {"__main__", "_signal"})
+    return "".join(f"{name}\n" for name in names)
 
 
 def main(argv: list[str]) -> None:
@@ -398,6 +449,10 @@ def main(argv: list[str]) -> None:
         "--sources-output", help="write the standard-library sources imported"
     )
     parser.add_argument(
+        "--startup-output",
+        help="write the modules imported before the first request",
+    )
+    parser.add_argument(
         "--sources-triplet",
         help="the image's multiarch triplet, for --sources-output (default: the probe's)",
     )
@@ -410,8 +465,10 @@ def main(argv: list[str]) -> None:
         ):
             raise ocilib.OciError(f"{name!r} is not a module name")
     with tempfile.TemporaryDirectory() as tmp:
-        text, multiarch, modules = probe(args, Path(tmp))
+        text, multiarch, modules, startup = probe(args, Path(tmp))
     ocilib.write_file(args.output, text.encode("utf-8"))
+    if args.startup_output:
+        ocilib.write_file(args.startup_output, startup.encode("utf-8"))
     if args.sources_output:
         sources = source_paths(modules, multiarch, args.sources_triplet or multiarch)
         ocilib.write_file(args.sources_output, sources.encode("utf-8"))

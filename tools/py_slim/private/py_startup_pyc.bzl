@@ -3,7 +3,7 @@
 load(":probe.bzl", "PROBE_ATTRS", "PYC_ATTRS", "pyc_args", "run_probe")
 
 def _py_startup_pyc_impl(ctx):
-    modules, sources = run_probe(ctx, sources = True, arch = ctx.attr.arch)
+    modules, sources, startup = run_probe(ctx, sources = True, arch = ctx.attr.arch)
     pyc = ctx.actions.declare_file(ctx.label.name + ".tar")
     args = pyc_args(ctx, ctx.actions.args())
     args.add("--python", ctx.attr.python).add("--prefix", ctx.attr.stdlib)
@@ -19,7 +19,7 @@ def _py_startup_pyc_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([pyc])),
-        OutputGroupInfo(modules = depset([modules]), sources = depset([sources])),
+        OutputGroupInfo(modules = depset([modules]), sources = depset([sources]), startup = depset([startup])),
     ]
 
 py_startup_pyc = rule(
@@ -34,7 +34,8 @@ modules need none. A module imported later (or by another command) is
 compiled in memory when it is imported, as in an image without bytecode.
 
 Output: the tar (give it to an `oci_layer`); output groups `modules` (the
-probe's list) and `sources` (what was compiled).""",
+probe's list), `sources` (what was compiled) and `startup` (the modules
+imported before the first request, less a bare interpreter's).""",
     attrs = dict(
         PROBE_ATTRS,
         arch = attr.string(mandatory = True, values = ["amd64", "arm64"], doc = "Architecture of `tars` (a key of PLATFORMS in //platforms:platforms.bzl)."),

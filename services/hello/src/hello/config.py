@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from wsgi_service.config import integer, setting
+from wsgi_service.config import Settings, integer, setting
 
 
-@dataclass(frozen=True)
-class HelloConfig:
+class HelloConfig(Settings):
     # Longest accepted ?name= value, in characters.
     max_name_length: int = setting("MAX_NAME_LENGTH", 64, integer(1, 1024))

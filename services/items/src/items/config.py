@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from wsgi_service.config import integer, setting
+from wsgi_service.config import Settings, integer, setting
 
 
-@dataclass(frozen=True)
-class ItemsConfig:
+class ItemsConfig(Settings):
     # How many items the in-memory store holds; past it, POST /items is 507.
     max_items: int = setting("MAX_ITEMS", 10_000, integer(1, 1_000_000))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections import namedtuple
 
 FILE_NAME = "build_info.json"
 
@@ -24,11 +24,13 @@ class BuildInfoError(ValueError):
     """build_info.json exists but cannot be used."""
 
 
-@dataclass(frozen=True)
-class BuildInfo:
-    version: str = PLACEHOLDER_VERSION
-    revision: str = PLACEHOLDER_REVISION
-    build_time: str = PLACEHOLDER_BUILD_TIME
+# A named tuple, not a dataclass: frozen, compared by value, and without the
+# dataclasses module's cost at start-up (config.py says how much).
+BuildInfo = namedtuple(
+    "BuildInfo",
+    ("version", "revision", "build_time"),
+    defaults=(PLACEHOLDER_VERSION, PLACEHOLDER_REVISION, PLACEHOLDER_BUILD_TIME),
+)
 
 
 def path_in_package(package: str) -> str:

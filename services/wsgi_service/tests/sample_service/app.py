@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from wsgi_service.app import Route, ServiceApp, request_body, request_path_params
-from wsgi_service.config import load_settings, setting
+from wsgi_service.config import Settings, load_settings, setting
 from wsgi_service.responses import HTTPError, Response, json_body
 
 
-@dataclass(frozen=True)
-class SampleConfig:
+class SampleConfig(Settings):
     greeting: str = setting("SAMPLE_GREETING", "Hello", lambda raw: _word(raw))
 
 

@@ -477,6 +477,29 @@ def read_probe(tmp_path: Path) -> tuple[list[str], dict[str, tuple[str, str, str
     return header, modules
 
 
+def test_probe_records_what_start_up_imports_before_the_first_request(
+    tmp_path: Path, service_layer: Path
+) -> None:
+    startup = tmp_path / "startup.txt"
+    run_probe(
+        tmp_path,
+        service_layer,
+        "--request",
+        "GET /lazy",
+        "--startup-output",
+        startup,
+    )
+    names = startup.read_text().splitlines()
+    assert names == sorted(names)
+    # What the service imports to start, and runpy, which `python -m` needs.
+    assert {"http.server", "socketserver", "runpy"} <= set(names)
+    # Imported by the first request, not by start-up.
+    assert "colorsys" not in names
+    assert read_probe(tmp_path)[1]["colorsys"][2] == "serving"
+    # What a bare interpreter imports is nobody's start-up cost.
+    assert not {"sys", "builtins", "encodings", "_signal"} & set(names)
+
+
 def test_probe_records_what_serving_imports(
     tmp_path: Path, service_layer: Path
 ) -> None:
