@@ -86,12 +86,15 @@ class Service:
         method: str = "GET",
         body: bytes | None = None,
         content_type: str | None = None,
+        accept: str | None = None,
     ) -> Reply:
         """One request with its own X-Request-ID, recorded in `sent`."""
         request_id = f"smoke-{PLATFORM}-{next(self._ids)}"
         sent_headers = {"X-Request-ID": request_id}
         if content_type is not None:
             sent_headers["Content-Type"] = content_type
+        if accept is not None:
+            sent_headers["Accept"] = accept
         try:
             status, headers, data = self.container.exec_http(
                 path,
@@ -284,6 +287,29 @@ def test_metrics_count_the_requests_made(service: Service) -> None:
     counted.pop(readyz, None)
     expected.pop(readyz, None)
     assert counted == expected, f"http_requests_total lines:\n{page}"
+
+
+# What Prometheus 3 sends by default (its scrape_protocols, in order).
+PROMETHEUS_3_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+    "application/openmetrics-text;version=0.0.1;q=0.5,"
+    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+
+
+def test_metrics_answer_prometheus_3_in_openmetrics(service: Service) -> None:
+    # The scrape path a slim image must hold too: the probe sends no Accept.
+    reply = service.request("/metrics", accept=PROMETHEUS_3_ACCEPT)
+    assert reply.status == 200, service.context()
+    assert reply.headers["Content-Type"] == (
+        "application/openmetrics-text; version=1.0.0; charset=utf-8;"
+        " escaping=allow-utf-8"
+    )
+    page = reply.body.decode("utf-8")
+    assert page.endswith("# EOF\n"), page[-200:]
+    assert "# TYPE http_requests counter" in page, page
+    assert "# TYPE process_cpu_seconds counter" in page, page
 
 
 # How it runs ---------------------------------------------------------------------
