@@ -22,6 +22,7 @@ from wsgi_service.app import Runtime, State
 from wsgi_service.buildinfo import BuildInfo
 from wsgi_service.config import ServerConfig, settings_of
 from wsgi_service.metrics import Metrics
+from wsgi_service.middleware import service_middleware
 
 AppFactory = Callable[[Runtime, Mapping[str, str]], Any]
 
@@ -114,7 +115,12 @@ def call(app: Any, environ: dict[str, object]) -> Reply:
         assert not seen, "start_response called twice"
         seen.append((status, headers))
 
-    body = b"".join(app(environ, start_response))
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()  # As every WSGI server does.
     assert len(seen) == 1, "start_response not called"
     status, headers = seen[0]
     code, _, reason = status.partition(" ")
@@ -153,7 +159,8 @@ def make_harness(
 ) -> Harness:
     stream = io.StringIO()
     runtime = make_runtime(name, config, build_info, stream, fmt)
-    return Harness(create_app(runtime, environ or {}), runtime, stream)
+    app = service_middleware(create_app(runtime, environ or {}), runtime)
+    return Harness(app, runtime, stream)
 
 
 # --- a service as a child process -------------------------------------------

@@ -209,7 +209,7 @@ def test_invalid_content_length_is_400(harness: Harness) -> None:
 
 
 def test_long_request_target_is_414(harness: Harness) -> None:
-    limit = harness.app.inner.max_url_length
+    limit = harness.app.app.max_url_length
     assert limit == 2048
     ok = "/?name=a&pad=" + "x" * (limit - len("/?name=a&pad="))
     assert len(ok) == limit

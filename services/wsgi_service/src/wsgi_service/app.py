@@ -1,23 +1,29 @@
-"""The WSGI application around a service's handlers: a plain callable, no framework.
+"""The project's own small WSGI framework: routes to handlers, JSON answers.
 
-Every request goes through ServiceApp.__call__, which checks the request, routes
-it to a handler, turns failures into JSON error responses, and records one
-access-log line and the request metrics. Handlers only build responses.
+One way to write a service's app (Flask or Django are others: the library
+serves any WSGI app, main.py). Every request goes through ServiceApp.__call__,
+which checks the request, routes it to a handler and turns failures into
+JSON error responses; handlers only build responses. The middleware around
+every app (middleware.py) answers /healthz, /readyz, /version and /metrics,
+and writes the access log and the metrics, labelled with the route
+ServiceApp matched (environ[ROUTE_KEY]: the path or template, never the raw
+path).
 
 Routes are exact paths ("/items") or templates with one-segment parameters
 ("/items/{item_id}": the handler reads request_path_params(environ)); a
-plain handler answers GET and HEAD, a Route the methods it names. Besides
-the service's own routes, every service answers /healthz (liveness),
-/readyz (readiness: 503 while shutting down), /version (build info) and
-/metrics (Prometheus). Metrics and the access log label a request with its
-route's path or template, never with the raw path.
+plain handler answers GET and HEAD, a Route the methods it names.
 """
 
 from __future__ import annotations
 
-import time
-
-from wsgi_service.observe import UNMATCHED, record_request
+from wsgi_service.middleware import (
+    REQUEST_ID_KEY,
+    ROUTE_KEY,
+    check_limits,
+    content_length,
+    log_exception,
+)
+from wsgi_service.observe import UNMATCHED
 from wsgi_service.responses import (
     REASONS,
     HTTPError,
@@ -77,7 +83,7 @@ def request_path_params(environ: Environ) -> dict[str, str]:
 def request_body(environ: Environ) -> bytes:
     """The request body, Content-Length bytes of it (already within the app's
     limit: bigger requests never reach a handler)."""
-    length = _content_length(environ)
+    length = content_length(environ)
     stream = environ.get("wsgi.input")
     if not length or stream is None:
         return b""
@@ -132,7 +138,7 @@ class Runtime:
 
 
 class ServiceApp:
-    """A service's routes (exact paths) plus the standard ones, as one WSGI app."""
+    """A service's routes (exact paths and templates), as one WSGI app."""
 
     def __init__(
         self,
@@ -147,16 +153,9 @@ class ServiceApp:
         self.runtime = runtime
         self.max_url_length = max_url_length
         self.max_body_bytes = max_body_bytes
-        given: dict[str, Handler | Route] = {
-            **routes,
-            "/healthz": self.healthz,
-            "/readyz": self.readyz,
-            "/version": self.version,
-            "/metrics": self.metrics,
-        }
         self.routes: dict[str, Route] = {
             path: r if isinstance(r, Route) else Route(get=r)
-            for path, r in given.items()
+            for path, r in routes.items()
         }
         # Templates, by their segments: "/items/{id}" -> ["", "items", "{id}"].
         self._templates = [
@@ -169,32 +168,15 @@ class ServiceApp:
     # The request path -------------------------------------------------------
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> list[bytes]:
-        started = time.perf_counter()
-        metrics = self.runtime.metrics
-        metrics.in_flight.inc()
-        try:
-            method = environ.get("REQUEST_METHOD", "GET")
-            path = environ.get("PATH_INFO", "")
-            route = self._match(environ, path)
-            rid = request_id(header(environ, "X-Request-ID"))
-            response = self._respond(environ, method, path, route, rid)
-            body = b"" if method == "HEAD" else response.body
-            status = f"{response.status} {REASONS[response.status]}"
-            start_response(status, headers(response, rid))
-        finally:
-            metrics.in_flight.dec()
-        record_request(
-            metrics,
-            self.runtime.log,
-            method=method,
-            path=path,
-            route=route,
-            status=response.status,
-            sent=len(body),
-            request_id=rid,
-            seconds=time.perf_counter() - started,
-            remote=environ.get("REMOTE_ADDR", ""),
-        )
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")
+        route = self._match(environ, path)
+        environ[ROUTE_KEY] = route
+        rid = environ.get(REQUEST_ID_KEY) or request_id(header(environ, "X-Request-ID"))
+        response = self._respond(environ, method, path, route, rid)
+        body = b"" if method == "HEAD" else response.body
+        status = f"{response.status} {REASONS[response.status]}"
+        start_response(status, headers(response, rid))
         return [body]
 
     def _respond(
@@ -208,24 +190,13 @@ class ServiceApp:
         except Exception as exc:  # noqa: BLE001 - any bug becomes a 500, never a crash
             # A bug, not a client mistake: answer 500, keep serving, and leave
             # enough in the log to find it (the request id ties it to the client).
-            self._log_exception(exc, method, path, rid)
+            log_exception(self.runtime, environ, exc, rid)
             return HTTPError(
                 500, "internal_error", "the server failed to answer this request"
             ).response()
 
     def _check_request(self, environ: Environ, method: str, route: str) -> None:
-        if _target_length(environ) > self.max_url_length:
-            raise HTTPError(
-                414,
-                "uri_too_long",
-                f"the request target is longer than {self.max_url_length} bytes",
-            )
-        if _content_length(environ) > self.max_body_bytes:
-            raise HTTPError(
-                413,
-                "content_too_large",
-                f"the request body is larger than {self.max_body_bytes} bytes",
-            )
+        check_limits(environ, self.max_url_length, self.max_body_bytes)
         if route == UNMATCHED:
             raise HTTPError(404, "not_found", "no such path")
         allowed = self.routes[route].allowed
@@ -257,67 +228,3 @@ class ServiceApp:
                 environ[PATH_PARAMS_KEY] = params
                 return template
         return UNMATCHED
-
-    def _log_exception(self, exc: Exception, method: str, path: str, rid: str) -> None:
-        # Imported here: only the (rare) failure path pays for it.
-        import traceback
-
-        from wsgi_service.observe import MAX_LOGGED_PATH
-
-        self.runtime.log.error(
-            "unhandled exception",
-            method=method,
-            path=path[:MAX_LOGGED_PATH],
-            request_id=rid,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(exc)),
-        )
-
-    # The standard routes ----------------------------------------------------
-
-    def healthz(self, environ: Environ) -> Response:
-        # Liveness: the process answers. Deliberately checks nothing else, so a
-        # slow dependency never gets a healthy process restarted.
-        return Response(200, json_body({"status": "ok"}))
-
-    def readyz(self, environ: Environ) -> Response:
-        if self.runtime.state.shutting_down:
-            return Response(503, json_body({"status": "shutting_down"}))
-        return Response(200, json_body({"status": "ok"}))
-
-    def version(self, environ: Environ) -> Response:
-        info = self.runtime.build_info
-        return Response(
-            200,
-            json_body(
-                {
-                    "version": info.version,
-                    "revision": info.revision,
-                    "build_time": info.build_time,
-                }
-            ),
-        )
-
-    def metrics(self, environ: Environ) -> Response:
-        page, content_type = self.runtime.metrics.render(environ.get("HTTP_ACCEPT"))
-        return Response(200, page, content_type)
-
-
-def _target_length(environ: Environ) -> int:
-    """Length of the request target (path and query) as the client sent it."""
-    uri = environ.get("REQUEST_URI")  # waitress passes the raw target
-    if uri is not None:
-        return len(uri)
-    query = environ.get("QUERY_STRING", "")
-    return len(environ.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
-
-
-def _content_length(environ: Environ) -> int:
-    raw = environ.get("CONTENT_LENGTH", "")
-    if not raw:
-        return 0
-    if not (raw.isascii() and raw.isdigit()):
-        raise HTTPError(400, "bad_request", "the Content-Length header is not a number")
-    # A longer number is over any limit; int() of thousands of digits would
-    # also be slow and, past sys.get_int_max_str_digits(), fail.
-    return int(raw) if len(raw) <= 18 else 10**18

@@ -34,13 +34,16 @@ BuildInfo = namedtuple(
 
 
 def path_in_package(package: str) -> str:
-    """Where a service's build info is: build_info.json in its package directory."""
+    """Where a service's build info is: build_info.json in its package
+    directory (beside the module, for an app that is one top-level module)."""
     from importlib.util import find_spec
 
     spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise BuildInfoError(f"{package}: not an importable package")
-    return os.path.join(list(spec.submodule_search_locations)[0], FILE_NAME)
+    if spec is not None and spec.submodule_search_locations:
+        return os.path.join(list(spec.submodule_search_locations)[0], FILE_NAME)
+    if spec is not None and spec.origin and os.path.isfile(spec.origin):
+        return os.path.join(os.path.dirname(spec.origin), FILE_NAME)
+    raise BuildInfoError(f"{package}: not an importable package or module")
 
 
 def load_build_info(path: str | os.PathLike[str]) -> BuildInfo:

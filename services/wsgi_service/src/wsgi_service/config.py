@@ -188,6 +188,17 @@ def choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def endpoint_path(raw: str) -> str:
+    """A path the library answers itself, or "off" ("") to leave it to the app."""
+    if raw == "off":
+        return ""
+    if not raw.startswith("/") or len(raw) > 256 or not raw.isascii():
+        raise ValueError('expected an absolute path such as /healthz, or "off"')
+    if any(c in raw for c in "?# \t\r\n") or not raw.isprintable():
+        raise ValueError('expected an absolute path such as /healthz, or "off"')
+    return raw
+
+
 def host(raw: str) -> str:
     if _is_ip_literal(raw) or _is_hostname(raw):
         return raw
@@ -244,6 +255,13 @@ class ServerConfig(Settings):
     max_request_body_bytes: int = setting(
         "MAX_REQUEST_BODY_BYTES", 64 * 1024, integer(0, 64 * 1024 * 1024)
     )
+
+    # The endpoints the library answers in front of every app (middleware.py);
+    # "off" leaves the path to the app, for one that has its own.
+    health_path: str = setting("HEALTH_PATH", "/healthz", endpoint_path)
+    ready_path: str = setting("READY_PATH", "/readyz", endpoint_path)
+    version_path: str = setting("VERSION_PATH", "/version", endpoint_path)
+    metrics_path: str = setting("METRICS_PATH", "/metrics", endpoint_path)
 
 
 def load_config(environ: Mapping[str, str]) -> ServerConfig:

@@ -31,8 +31,9 @@ def run(
     environ: Mapping[str, str] = os.environ,
     build_info_path: str | None = None,
 ) -> int:
-    """Configure, build the app with create_app(runtime, environ), serve until
-    SIGTERM or SIGINT, drain; return the exit status.
+    """Configure, build the app with create_app(runtime, environ), serve it
+    (inside the middleware: server.py) until SIGTERM or SIGINT, drain; return the exit
+    status. create_app may return any WSGI application.
 
     package: the service's package, which names it (the SERVICE_build_info
     metric, the Server header) and holds its build_info.json.

@@ -33,6 +33,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
 from wsgi_service.connections import create_listeners
+from wsgi_service.middleware import service_middleware
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -105,9 +106,12 @@ class Server:
         # triggers there, and the drain looks them up in it.
         self._map: dict[int, Any] = {}
         _route_waitress_logs(self.log)
+        # Every app is served inside the middleware: the standard endpoints,
+        # request ids, the access log and the metrics (middleware.py).
+        self.app = service_middleware(app, runtime)
         # Binds now: raises OSError (port in use) or ValueError (bad host).
         self._listeners, self._dispatcher, self._guard = create_listeners(
-            app, runtime, self._map, waitress_settings(self.config, runtime.name)
+            self.app, runtime, self._map, waitress_settings(self.config, runtime.name)
         )
 
     @property

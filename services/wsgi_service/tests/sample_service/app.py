@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from wsgi_service.app import Route, ServiceApp, request_body, request_path_params
 from wsgi_service.config import Settings, load_settings, setting
+from wsgi_service.middleware import ServiceMiddleware
 from wsgi_service.responses import HTTPError, Response, json_body
 
 
@@ -54,16 +55,19 @@ def create_app(runtime, environ):
         "/echo": Route(post=echo),
         "/things/{name}": Route(get=thing, delete=thing),
     }
-    inner = ServiceApp(runtime, routes)
+    # Held in front of the middleware, so that /readyz can be held too.
+    return HeldMiddleware(ServiceApp(runtime, routes), runtime)
 
-    def app(environ, start_response):
+
+class HeldMiddleware(ServiceMiddleware):
+    """The library's middleware (an app factory may return its own), holding
+    requests that ask for it before answering them."""
+
+    def __call__(self, environ, start_response):
         delay = environ.get("HTTP_X_TEST_DELAY")
         if delay:
             # One os.write per line: atomic on a pipe, so concurrent requests
             # never interleave their markers (print() writes in two parts).
             os.write(2, ("test: holding " + environ["PATH_INFO"] + "\n").encode())
             time.sleep(float(delay))
-        return inner(environ, start_response)
-
-    app.inner = inner
-    return app
+        return super().__call__(environ, start_response)
