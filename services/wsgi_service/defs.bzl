@@ -18,27 +18,47 @@ import it). py_image_layers maps files by import root, so the images still
 hold /app/NAME/. A service's tests stay in its BUILD file.
 """
 
+load("@bazel_skylib//rules:write_file.bzl", "write_file")
 load("@rules_python//python:defs.bzl", "py_binary", "py_library")
 load("//tools/stamping:defs.bzl", "stamp_json")
 
-def py_wsgi_service(name, deps = []):
+def py_wsgi_service(name, deps = [], app = None, data = []):
     """NAME_lib, NAME and build_info for the service package src/NAME/.
 
     Args:
         name: the service's package name, e.g. "hello".
         deps: its third-party and other libraries besides the service library.
+        app: for an app not written on the library (Flask, Django, any WSGI
+            callable): its name as loader.py takes it, e.g.
+            "shelf:create_app()"; NAME then runs `wsgi_service.main.serve_app`
+            on it. Without it, NAME runs src/NAME/__main__.py.
+        data: files the app reads at run time (templates, static files),
+            shipped beside its code.
     """
     py_library(
         name = name + "_lib",
-        srcs = native.glob(["src/{}/*.py".format(name)]),
-        data = [":build_info"],
+        srcs = native.glob(["src/{}/**/*.py".format(name)]),
+        data = [":build_info"] + data,
         imports = ["src"],
         deps = ["//services/wsgi_service"] + deps,
     )
+    main = "src/{}/__main__.py".format(name)
+    if app:
+        main = name + "_main.py"
+        write_file(
+            name = name + "_main",
+            out = main,
+            content = [
+                "import sys",
+                "from wsgi_service import main",
+                "sys.exit(main.serve_app({}))".format(repr(app)),
+                "",
+            ],
+        )
     py_binary(
         name = name,
-        srcs = ["src/{}/__main__.py".format(name)],
-        main = "src/{}/__main__.py".format(name),
+        srcs = [main],
+        main = main,
         deps = [":" + name + "_lib"],
     )
 

@@ -18,11 +18,4 @@ if __name__ == "__main__":
             file=sys.stderr,
         )
         sys.exit(main.EXIT_CONFIG)
-    try:
-        loader.parse(spec)
-    except ValueError as err:
-        print(f"config error: {loader.VARIABLE}={spec!r}: {err}", file=sys.stderr)
-        sys.exit(main.EXIT_CONFIG)
-    sys.exit(
-        main.run(loader.package_of(spec), lambda runtime, environ: loader.load_app(spec))
-    )
+    sys.exit(main.serve_app(spec))

@@ -80,6 +80,22 @@ def _run(
     return server.serve(application, runtime)
 
 
+def serve_app(spec: str, environ: Mapping[str, str] = os.environ) -> int:
+    """run() for any WSGI app, named as loader.py says ("shelf:create_app()"):
+    what `python -m wsgi_service` and a service's py_binary call."""
+    from wsgi_service import loader
+
+    try:
+        loader.parse(spec)
+    except ValueError as err:
+        return _config_error(config.ConfigError(f"{loader.VARIABLE}={spec!r}: {err}"))
+    return run(
+        loader.package_of(spec),
+        lambda runtime, env: loader.load_app(spec),
+        environ,
+    )
+
+
 def _config_error(err: config.ConfigError) -> int:
     # Before the log exists (its format is configuration): one plain line.
     print(f"config error: {err}", file=sys.stderr)

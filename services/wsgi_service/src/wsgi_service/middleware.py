@@ -62,6 +62,9 @@ def service_middleware(app: WSGIApp, runtime: Runtime) -> ServiceMiddleware:
     may return its own, a subclass that adds to it)."""
     if isinstance(app, ServiceMiddleware):
         return app
+    from wsgi_service import frameworks
+
+    frameworks.adapt(app)
     return ServiceMiddleware(app, runtime)
 
 
