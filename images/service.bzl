@@ -39,7 +39,7 @@ def service_images(service):
         service: the service's entry in the table (service() in service_table.bzl).
     """
     name = service.name
-    module = service.module
+    module = service.run_module
     port = service.port
     py_image_layers(
         name = name + "_layers",
@@ -52,6 +52,7 @@ def service_images(service):
         "PYTHONUNBUFFERED": "1",
         "PORT": str(port),
     }
+    env.update(service.run_env)
     python3_slim_bases(
         name = name + "_python3_slim",
         app = ":" + name + "_layers",

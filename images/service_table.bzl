@@ -75,7 +75,7 @@ def request(method, path, status, json = None, headers = {}, body = None, conten
         "status": status,
     }
 
-def service(name, library, module, port, labels, requests, routes, stamp_labels = {}):
+def service(name, library, module, port, labels, requests, routes, stamp_labels = {}, app = None):
     """One entry of the table: a service and everything that is particular to it.
 
     Args:
@@ -96,6 +96,13 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
             tests check the answers.
         routes: the paths its app serves itself (the routes given to
             ServiceApp), which the metrics must count by name.
+        app: for an app not written on the library's framework (Flask,
+            Django, any WSGI callable): its name as waitress-serve and
+            gunicorn take it, "package.module:application" or
+            "package.module:create_app()" (a factory called with no
+            arguments); `module` is then its package, and the images run
+            `python -m wsgi_service` with WSGI_APP set to it. Without it, the
+            images run `python -m MODULE`.
         stamp_labels: labels taken from the workspace status in stamped builds
             (--stamp), e.g. {"org.opencontainers.image.version": "{STABLE_VERSION}"};
             stamped images are also `created` at the commit time. Unstamped
@@ -118,6 +125,13 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         fail("{}: requests must be a non-empty list of request(...) rows".format(where))
     if type(routes) != "list" or [r for r in routes if type(r) != "string" or not r.startswith("/")]:
         fail("{}: routes must be a list of paths, e.g. [\"/\"]".format(where))
+    if app != None:
+        target, sep, attribute = app.partition(":") if type(app) == "string" else ("", "", "")
+        names = attribute.removesuffix("()").split(".")
+        if not sep or not _only(target, _MODULE_CHARS) or [n for n in names if not _only(n, _MODULE_CHARS + "_") or "." in n or n[0] in "0123456789"]:
+            fail("{}: app must name a WSGI app, e.g. \"{}:application\" or \"{}:create_app()\"".format(where, module, module))
+        if target.split(".")[0] != module:
+            fail("{}: app {} is not in module {}; module must be the app's package".format(where, repr(app), repr(module)))
     return struct(
         name = name,
         library = library,
@@ -127,6 +141,10 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         stamp_labels = stamp_labels,
         requests = requests,
         routes = routes,
+        app = app,
+        # What `python -m` runs in the images, and what it is told.
+        run_module = "wsgi_service" if app else module,
+        run_env = {"WSGI_APP": app} if app else {},
     )
 
 def service_image_names(services):

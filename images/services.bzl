@@ -82,4 +82,35 @@ SERVICES = [
             request("GET", "/items/abc", 404, json = {"detail": "no item 'abc'", "error": "not_found"}),
         ],
     ),
+    # A Flask app, shipped as it is: the images serve shelf:create_app() with
+    # the library around it (python -m wsgi_service, WSGI_APP).
+    service(
+        name = "shelf",
+        library = "//services/shelf:shelf_lib",
+        module = "shelf",
+        app = "shelf:create_app()",
+        port = 8080,
+        labels = {
+            "org.opencontainers.image.licenses": "Apache-2.0",
+            "org.opencontainers.image.revision": "unknown",
+            "org.opencontainers.image.source": SOURCE_URL,
+            "org.opencontainers.image.title": "shelf",
+            "org.opencontainers.image.version": "0.0.0-dev",
+        },
+        stamp_labels = {
+            "org.opencontainers.image.revision": "{STABLE_GIT_REVISION}",
+            "org.opencontainers.image.version": "{STABLE_VERSION}",
+        },
+        # Flask's rules, which label its requests.
+        routes = ["/", "/api/books", "/api/books/<int:book_id>", "/static/<path:filename>"],
+        # The template renders, the static file is served, the JSON API answers.
+        requests = [
+            request("GET", "/", 200, headers = {"Content-Type": "text/html; charset=utf-8"}),
+            request("GET", "/static/style.css", 200, headers = {"Content-Type": "text/css; charset=utf-8"}),
+            request("GET", "/api/books", 200),
+            request("GET", "/api/books/3", 200, json = {"id": 3, "title": "Le Petit Prince", "year": 1943}),
+            request("GET", "/api/books/99", 404, json = {"detail": "no such page", "error": "not_found"}),
+            request("POST", "/api/books", 405, body = ""),
+        ],
+    ),
 ]

@@ -31,6 +31,7 @@ def smoke_tests(service):
         out = facts + ".json",
         content = [json.encode_indent(
             {
+                "app": service.app,
                 "module": service.module,
                 "port": service.port,
                 "requests": service.requests,

@@ -26,11 +26,16 @@ def service_config(service, variant):
         The config, a dict (schemaVersion 2.0.0).
     """
     package = "/app/" + service.module.replace(".", "/")
-    main = package + "/__main__.py"
+    # The module the image starts from: the service's __main__, or for an
+    # app named by the table (service.app), its package.
+    main = package + ("/__init__.py" if service.app else "/__main__.py")
+    load_app = "import {}.__main__".format(service.module)
+    if service.app:
+        load_app = "from wsgi_service import loader; loader.load_app({})".format(repr(service.app))
     commands = [{
         "name": "the service imports every module it needs",
         "command": PYTHON,
-        "args": ["-c", "import {}.__main__, waitress.server; print('ok')".format(service.module)],
+        "args": ["-c", "{}; import waitress.server; print('ok')".format(load_app)],
         "expectedOutput": ["^ok$"],
         "excludedError": ["."],
     }]
@@ -45,16 +50,19 @@ def service_config(service, variant):
         commands.append({
             "name": "every module the service imports, including the lazy ones",
             "command": PYTHON,
-            "args": ["-c", "import {}.__main__, waitress.server, traceback, tempfile, logging; print('ok')".format(service.module)],
+            "args": ["-c", "{}; import waitress.server, traceback, tempfile, logging; print('ok')".format(load_app)],
             "expectedOutput": ["^ok$"],
             "excludedError": ["."],
         })
     return {
         "schemaVersion": "2.0.0",
         "metadataTest": {
-            "entrypoint": ["/usr/bin/" + PYTHON, "-m", service.module],
+            "entrypoint": ["/usr/bin/" + PYTHON, "-m", service.run_module],
             "exposedPorts": ["{}/tcp".format(service.port)],
-            "envVars": [{"key": "PORT", "value": str(service.port)}],
+            "envVars": [{"key": "PORT", "value": str(service.port)}] + [
+                {"key": key, "value": value}
+                for key, value in service.run_env.items()
+            ],
             "labels": _labels(service),
         },
         "fileExistenceTests": [
@@ -68,7 +76,7 @@ def service_config(service, variant):
             },
             {
                 "name": main.removeprefix("/app/").removesuffix(".py") + " .pyc",
-                "path": "{}/__pycache__/__main__.{}.pyc".format(package, _PYC_TAG),
+                "path": "{}/__pycache__/{}.{}.pyc".format(package, main.rpartition("/")[2].removesuffix(".py"), _PYC_TAG),
                 "shouldExist": True,
                 "permissions": "-rw-r--r--",
             },

@@ -15,6 +15,7 @@ def test_the_flask_app_gets_the_library_around_it() -> None:
     assert harness.request("/static/style.css").status == 200
     assert harness.request("/api/books/99").status == 404
     assert harness.request("/no/such/page").status == 404
+    assert harness.request("/api/books", method="POST").status == 405
     reply = harness.request("/", headers={"X-Request-ID": "flask-1"})
     assert reply.status == 200 and reply.headers["x-request-id"] == "flask-1"
     routes = [
@@ -29,6 +30,8 @@ def test_the_flask_app_gets_the_library_around_it() -> None:
         ("/static/style.css", "/static/<path:filename>", 200),
         ("/api/books/99", "/api/books/<int:book_id>", 404),
         ("/no/such/page", "unmatched", 404),
+        # A method the rule does not allow: counted under the rule.
+        ("/api/books", "/api/books", 405),
         ("/", "/", 200),
     ]
     assert harness.sample(

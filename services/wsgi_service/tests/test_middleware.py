@@ -39,6 +39,7 @@ def test_requests_get_an_id_a_log_line_and_bounded_route_labels() -> None:
     harness = harness_for(apps.application)
     reply = harness.request("/a/b/c", headers={"X-Request-ID": "trace-1"})
     assert reply.headers["x-request-id"] == "trace-1"
+    assert reply.headers["x-content-type-options"] == "nosniff"
     harness.request("/gone")
     harness.request("/other/path")
     lines = access_log(harness)

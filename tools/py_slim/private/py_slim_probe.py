@@ -91,6 +91,7 @@ class Excluded:
 
 sys.meta_path.insert(0, Excluded)
 del sys.path[0]  # The working directory, which -c puts first.
+del sys.argv[1:]  # The service sees what `python -m MODULE` gives it: no arguments.
 status = 0
 try:
     runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -105,6 +106,9 @@ with open(out, "w", encoding="utf-8") as stream:
         spec = getattr(mod, "__spec__", None)
         origin = getattr(spec, "origin", None) or "-"
         path = getattr(mod, "__file__", None) or "-"
+        locations = list(getattr(spec, "submodule_search_locations", None) or ())
+        if origin == "-" and path == "-" and locations:
+            origin, path = "namespace", locations[0]  # A directory, no __init__.py.
         reason = "serving" if name in serving else "allowlist"
         real = getattr(mod, "__name__", name)
         stream.write(f"{name}\\t{reason}\\t{origin}\\t{path}\\t{real}\\n")
@@ -314,6 +318,13 @@ def classify(line: str, stdlib: str, root: str) -> Module | None:
         return None
     if origin == "built-in":
         return Module(name, "builtin", "-", reason)
+    if origin == "namespace":
+        # A package without __init__.py (flask.sansio): a directory, whose
+        # modules are recorded with their own files.
+        if (below := _below(path, root)) is not None:
+            return Module(name, "app", "/" + below, reason)
+        if _below(path, stdlib) is not None:
+            return None
     if origin == "frozen":
         return Module(name, "frozen", _below(path, stdlib) or "-", reason)
     location = origin if origin != "-" else path

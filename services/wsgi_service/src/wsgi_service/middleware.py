@@ -8,7 +8,8 @@ ServiceApp, a Flask app, a Django project's handler) with:
   (HEALTH_PATH, READY_PATH, VERSION_PATH, METRICS_PATH; "off" leaves that
   path to the app, for an app with its own /healthz);
 - a request id: the client's X-Request-ID if it is safe to echo, else a new
-  one, in environ[REQUEST_ID_KEY] for the app and in every response;
+  one, in environ[REQUEST_ID_KEY] for the app and in every response, with
+  X-Content-Type-Options: nosniff (unless the app set its own);
 - one access-log line and the request metrics per answer, labelled with the
   route the app says it matched (environ[ROUTE_KEY]: a template such as
   "/items/{item_id}", never the raw path), UNMATCHED for a 404 the app did
@@ -169,8 +170,18 @@ class ServiceMiddleware:
         def start(status: str, response_headers: list, exc_info: Any = None) -> Any:
             code = status.partition(" ")[0]
             answered[:] = [int(code) if code.isdigit() else 500]
-            if not any(name.lower() == "x-request-id" for name, _ in response_headers):
-                response_headers = [*response_headers, ("X-Request-ID", rid)]
+            names = {name.lower() for name, _ in response_headers}
+            # Every answer carries its request id, and is never sniffed into
+            # another type by a browser; an app's own values are kept.
+            extra = [
+                (name, value)
+                for name, value in (
+                    ("X-Content-Type-Options", "nosniff"),
+                    ("X-Request-ID", rid),
+                )
+                if name.lower() not in names
+            ]
+            response_headers = [*response_headers, *extra]
             return start_response(status, response_headers, exc_info)
 
         try:
