@@ -84,6 +84,7 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
     ]
     smoke = json.loads((built.bin_dir / "tests/smoke/greet_smoke.json").read_text())
     assert smoke == {
+        "app": None,
         "module": "hello",
         "port": 8081,
         "routes": ["/hi"],
@@ -105,6 +106,16 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
     ("before", "after", "message"),
     [
         ("port = 8081", "port = 80810", 'service "greet": port must be a TCP port'),
+        (
+            "port = 8081",
+            'port = 8081, app = "hello.app"',
+            'service "greet": app must name a WSGI app, e.g. "hello:application"',
+        ),
+        (
+            "port = 8081",
+            'port = 8081, app = "other:create_app()"',
+            "app \"other:create_app()\" is not in module \"hello\"",
+        ),
         (
             "port = 8081",
             "prot = 8081",

@@ -274,6 +274,34 @@ def check_items(world: World, command: str) -> None:
     ok("ctrl-c stopped it cleanly, exit status 0")
 
 
+def check_shelf(world: World, command: str) -> None:
+    """shelf (a Flask app) serves on $PORT: its template renders, its static
+    file and JSON API answer, and the library's endpoints are there too, with
+    Flask's rule as the route label; Ctrl-C drains it, exit status 0."""
+    port = int(re.match(r"PORT=(\d+) ", command).group(1))  # type: ignore[union-attr]
+    served = Served(world, command, world.scratch / f"served-{port}.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        served.get(f"{base}/readyz")
+        status, body = served.get(f"{base}/")
+        expect(status == 200 and b"<title>Shelf</title>" in body, f"GET /: {status} {body[:300]!r}")  # fmt: skip
+        ok("GET / renders the Jinja template")
+        status, body = served.get(f"{base}/static/style.css")
+        expect(status == 200 and b"font-family" in body, f"GET /static/style.css: {status}")  # fmt: skip
+        status, body = served.get(f"{base}/api/books/3")
+        expect(status == 200 and json.loads(body)["year"] == 1943, f"GET /api/books/3: {status} {body[:300]!r}")  # fmt: skip
+        ok("the static file and the JSON API answer")
+        status, body = served.get(f"{base}/metrics")
+        line = 'http_requests_total{route="/api/books/<int:book_id>",status="200"} 1.0'
+        expect(status == 200 and line in body.decode(), f"/metrics lacks {line}")
+        ok("/metrics counts the request under Flask's rule")
+        status = served.stop("ctrl-c")
+    finally:
+        served.kill()
+    expect(status == 0, f"exit status {status} after Ctrl-C (expected 0)")
+    ok("ctrl-c stopped it cleanly, exit status 0")
+
+
 def post_json(url: str, body: object) -> tuple[int, bytes]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method="POST",
@@ -394,6 +422,7 @@ COMMANDS: list[tuple[str, Callable[[World, str], None]]] = [
     (r"^\./tools/bazel test //\.\.\.", check_test),
     (r"^PORT=\d+ \./tools/bazel run //services/hello\b", check_service),
     (r"^PORT=\d+ \./tools/bazel run //services/items\b", check_items),
+    (r"^PORT=\d+ \./tools/bazel run //services/shelf\b", check_shelf),
     (r"^\./tools/bazel run //images:hello_load\s*$", check_load),
     (r"^podman run --rm --read-only -p \d+:8080 hello:latest\b", check_podman_run),
     (r"^\./tools/bazel build //images:hello_load --output_groups=tarball", check_tarball_build),  # fmt: skip
