@@ -26,6 +26,7 @@ def service_config(service, variant):
         The config, a dict (schemaVersion 2.0.0).
     """
     package = "/app/" + service.module.replace(".", "/")
+
     # The module the image starts from: the service's __main__, or for an
     # app named by the table (service.app), its package.
     main = package + ("/__init__.py" if service.app else "/__main__.py")

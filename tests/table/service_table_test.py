@@ -114,7 +114,7 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
         (
             "port = 8081",
             'port = 8081, app = "other:create_app()"',
-            "app \"other:create_app()\" is not in module \"hello\"",
+            'app "other:create_app()" is not in module "hello"',
         ),
         (
             "port = 8081",

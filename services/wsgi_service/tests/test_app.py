@@ -623,12 +623,13 @@ def test_label_values_are_escaped() -> None:
     metrics = Metrics("sample_service", BuildInfo(), CollectorRegistry(), False)
     metrics.observe_request('say "hi"\\\n', 200, 0.01)
     text = metrics.render()[0].decode()
-    assert (
-        'http_requests_total{route="say \\"hi\\"\\\\\\n",status="200"} 1.0\n'
-        in text
-    )
+    assert 'http_requests_total{route="say \\"hi\\"\\\\\\n",status="200"} 1.0\n' in text
     _, _, samples = parse_exposition(text)
-    assert ("http_requests_total", {"route": 'say "hi"\\\n', "status": "200"}, 1.0) in samples
+    assert (
+        "http_requests_total",
+        {"route": 'say "hi"\\\n', "status": "200"},
+        1.0,
+    ) in samples
 
 
 def test_metric_misuse_is_rejected() -> None:

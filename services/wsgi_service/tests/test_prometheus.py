@@ -81,7 +81,9 @@ def static_registry() -> CollectorRegistry:
     Summary("latency", "A summary.", registry=registry).observe(0.25)
     Info("deploy", "An info.", registry=registry).info({"region": "eu-1"})
     Enum("phase", "An enum.", states=["a", "b"], registry=registry).state("b")
-    Gauge("dotted.name", "A UTF-8 metric name.", ("label.with.dots",), registry=registry)
+    Gauge(
+        "dotted.name", "A UTF-8 metric name.", ("label.with.dots",), registry=registry
+    )
     return registry
 
 
@@ -104,7 +106,8 @@ def test_text_format_is_generate_latests_for_every_escaping() -> None:
 def test_a_version_that_is_not_numbers_gets_the_text_format() -> None:
     # prometheus_client's own comparison raises TypeError here (a 500).
     body, content_type = prometheus.render(
-        static_registry(), "text/plain; version=1.x, application/openmetrics-text;version=a.b"
+        static_registry(),
+        "text/plain; version=1.x, application/openmetrics-text;version=a.b",
     )
     assert content_type == "text/plain; version=0.0.4; charset=utf-8"
     assert b"http_requests_total" in body
@@ -188,8 +191,7 @@ HEAVY = ("ssl", "_ssl", "urllib.request", "http.server", "http.client", "wsgiref
 
 
 def test_counting_imports_nothing_and_a_scrape_no_tls_or_http_clients() -> None:
-    found = run_python(
-        f"""
+    found = run_python(f"""
         import json, sys
         from wsgi_service.buildinfo import BuildInfo
         from wsgi_service.metrics import Metrics
@@ -202,8 +204,7 @@ def test_counting_imports_nothing_and_a_scrape_no_tls_or_http_clients() -> None:
         print(json.dumps({{"before": before, "heavy": heavy,
                            "exposition": "prometheus_client.exposition" in sys.modules,
                            "page": page_text.decode()}}))
-        """
-    )
+        """)
     assert found["before"] == []
     assert found["heavy"] == []
     assert found["exposition"] is False
@@ -213,8 +214,7 @@ def test_counting_imports_nothing_and_a_scrape_no_tls_or_http_clients() -> None:
 def test_an_app_that_imports_prometheus_client_gets_all_of_it() -> None:
     """After a scrape loaded the parts, the package's own names still work,
     and they are the same objects the page is written from."""
-    found = run_python(
-        """
+    found = run_python("""
         import json, sys
         from wsgi_service.buildinfo import BuildInfo
         from wsgi_service.metrics import Metrics
@@ -231,22 +231,19 @@ def test_an_app_that_imports_prometheus_client_gets_all_of_it() -> None:
             "page": generate_latest(registry).decode(),
             "exposition": "prometheus_client.exposition" in sys.modules,
         }))
-        """
-    )
+        """)
     assert found["same"] is True
     assert "mine_total 1.0" in str(found["page"])
     assert found["exposition"] is True
 
 
 def test_an_app_that_imported_prometheus_client_first_is_left_alone() -> None:
-    found = run_python(
-        """
+    found = run_python("""
         import json
         import prometheus_client
         from wsgi_service.buildinfo import BuildInfo
         from wsgi_service.metrics import Metrics
         page, content_type = Metrics("svc", BuildInfo()).render()
         print(json.dumps({"ok": b"svc_build_info" in page, "type": content_type}))
-        """
-    )
+        """)
     assert found == {"ok": True, "type": "text/plain; version=0.0.4; charset=utf-8"}

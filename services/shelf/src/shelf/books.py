@@ -9,7 +9,11 @@ books = Blueprint("books", __name__)
 # A fixed catalogue: the app's own data, read-only like the image.
 BOOKS = {
     1: {"id": 1, "title": "The Pragmatic Programmer", "year": 1999},
-    2: {"id": 2, "title": "Structure and Interpretation of Computer Programs", "year": 1985},
+    2: {
+        "id": 2,
+        "title": "Structure and Interpretation of Computer Programs",
+        "year": 1985,
+    },
     3: {"id": 3, "title": "Le Petit Prince", "year": 1943},
 }
 

@@ -59,7 +59,10 @@ DURATION = (
     "Time taken to answer a request, in seconds, by route template.",
 )
 IN_FLIGHT = ("http_requests_in_flight", "Requests the app is answering right now.")
-CONNECTIONS_OPEN = ("http_connections_open", "Client connections the server holds open.")
+CONNECTIONS_OPEN = (
+    "http_connections_open",
+    "Client connections the server holds open.",
+)
 CONNECTIONS_DROPPED = (
     "http_connections_dropped_total",
     "Client connections the server closed to protect itself: header_timeout"

@@ -149,7 +149,9 @@ class ServiceCollector:
         connections = core.GaugeMetricFamily(*m.CONNECTIONS_OPEN)
         dropped = core.CounterMetricFamily(*m.CONNECTIONS_DROPPED, labels=("reason",))
         info = self._metrics.build_info
-        build = core.InfoMetricFamily(f"{self._metrics.service}_build", m.BUILD_INFO_HELP)
+        build = core.InfoMetricFamily(
+            f"{self._metrics.service}_build", m.BUILD_INFO_HELP
+        )
         if values is not None:
             for (route, status), count in values["requests"].items():
                 requests.add_metric((route, status), count)
