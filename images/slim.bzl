@@ -24,6 +24,7 @@ load(
     "PYTHON_SLIM_EXCLUDES",
     "PYTHON_SLIM_LIBRARIES",
     "PYTHON_STDLIB",
+    "SLIM_GZIP_LEVEL",
 )
 
 # The runtime is chosen from these package groups (debian_packages.toml).
@@ -63,8 +64,13 @@ def python3_slim_bases(name, app, module, env, requests):
             invalidation = PYTHON_PYC_INVALIDATION,
             debug_ranges = PYTHON_PYC_DEBUG_RANGES,
         )
+        # The slim image is the one built for size: its own two layers take
+        # gzip's best level (about 3 % smaller for three times the CPU, paid
+        # only when what the service imports changes). The layers it shares
+        # with the other images keep the default, so they stay one blob.
         oci_layer(
             name = "{}_layer_{}".format(name, arch),
+            gzip_level = SLIM_GZIP_LEVEL,
             tars = [":" + runtime],
             symlinks = {
                 "/usr/bin/python3": PYTHON,
@@ -78,6 +84,7 @@ def python3_slim_bases(name, app, module, env, requests):
         )
         oci_layer(
             name = "{}_pyc_layer_{}".format(name, arch),
+            gzip_level = SLIM_GZIP_LEVEL,
             tars = [":{}_pyc".format(runtime)],
         )
         oci_image(

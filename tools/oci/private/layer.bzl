@@ -29,6 +29,8 @@ def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix
     args.add("--output", blob).add("--descriptor", descriptor).add("--listing", listing)
     if compression != "gzip":  # gzip is layer.py's default: its command lines stay as they were.
         args.add("--compression", compression)
+    elif getattr(ctx.attr, "gzip_level", 0):
+        args.add("--compression-level", ctx.attr.gzip_level)
     args.add_all(specs, before_each = "--spec")
     args.add_all(tars, before_each = "--tar")
     args.add_all(excludes, before_each = "--exclude")
@@ -152,6 +154,11 @@ in `oci_image(tars = ...)`, and so can any tar those rules make.""",
         tars = attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"], doc = "Tars merged into the layer."),
         excludes = attr.string_list(doc = "Globs of tar members to drop, e.g. usr/share/doc/*."),
         strip_prefix = attr.string(doc = "Prefix removed from tar member names."),
+        gzip_level = attr.int(
+            default = 0,
+            values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            doc = "zlib-ng's level when the layer is tar+gzip; 0: the rules' default (6). A tar+zstd layer ignores it.",
+        ),
         **LAYER_TOOL_ATTRS
     ),
 )
