@@ -120,6 +120,7 @@ def service_structure_tests(service, configs):
                 platform = p["platform"],
                 # commandTests run in runc containers, which need real root: no sandbox,
                 # no remote worker. arm64 ones run under qemu-user, registered
-                # machine-wide with binfmt_misc.
-                tags = ["no-remote-exec", "no-sandbox"] + (["exclusive"] if arch == "arm64" else []),
+                # machine-wide with binfmt_misc and shared by every test that
+                # needs it at the time (arm64_emulation): not exclusive.
+                tags = ["no-remote-exec", "no-sandbox"],
             )

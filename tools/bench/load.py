@@ -249,8 +249,9 @@ def measure(
             targets.append(stack.enter_context(container_service(name, layout, work)))
         time.sleep(SETTLE_SECONDS)
         idle = {t.name: rss_kib(t.pid) for t in targets}
-        for target in targets:
-            target.wrk(options, options.warmup_seconds)
+        if options.warmup_seconds > 0:  # --quick has none
+            for target in targets:
+                target.wrk(options, options.warmup_seconds)
         runs: dict[str, list[WrkResult]] = {t.name: [] for t in targets}
         for round_number in range(options.rounds):
             for target in targets:

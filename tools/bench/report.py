@@ -217,7 +217,13 @@ def markdown(results: dict[str, Any]) -> str:
     comp = results["compression"]
     add(
         f"\nCompression of {comp['image']} {comp['platform']}"
-        f" ({_mb(comp['uncompressed_bytes'])} MB of layer tars), one core; the"
+        f" ({_mb(comp['uncompressed_bytes'])} MB of layer tars"
+        + (
+            f", --quick: the first {comp['sample_bytes_per_layer']} bytes of each"
+            if comp.get("sample_bytes_per_layer")
+            else ""
+        )
+        + "), one core; the"
         " rules' levels in bold (gzip's is the default; zstd's with"
         " --//tools/oci:compression=zstd):\n"
     )

@@ -29,8 +29,9 @@ from image_platforms import host_architecture
 
 BINFMT_MISC = Path("/proc/sys/fs/binfmt_misc")
 QEMU_AARCH64_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
-# Held while an emulation is in use, so that no test unregisters what another
-# one still runs on. /dev/shm is one directory for every build root and the host.
+# Held while a user joins or leaves (files beside it hold who uses what), so
+# that no test unregisters what another one still runs on. /dev/shm is one
+# directory for every build root and the host.
 EMULATION_LOCK = Path("/dev/shm/bazel-python-containers-binfmt.lock")
 EMULATION_LOCK_TIMEOUT = 600.0
 
@@ -126,39 +127,109 @@ def arm64_emulation(
 
     Mounts binfmt_misc if it is not mounted and registers qemu-aarch64 from
     Debian's binfmt.d file (with the F flag: the kernel opens the interpreter
-    now, so it need not exist in the container root) if it is not registered;
-    at the end undoes exactly what it did. A lock file serialises users across
-    processes, so nobody unregisters an emulation another test still runs on.
-    Raises EmulationUnavailable (with the reason) if the machine
-    cannot do it. Re-entrant within one process. Native on an arm64 machine.
+    now, so it need not exist in the container root) if it is not registered.
+    Any number of users, in any number of processes, share one registration:
+    the last one out undoes what users of this protocol did, and nothing that
+    was there before the first one came (see _SharedUse). Raises
+    EmulationUnavailable (with the reason) if the machine cannot do it.
+    Re-entrant, and safe from several threads. Native on an arm64 machine.
     """
     global _emulation_depth
     if platform.machine() == "aarch64":
         yield
         return
+    rule = _emulator_rule(conf)
+    lock = _lock_path(lock)
+    # The mount is per mount namespace (each build root has its own), the
+    # registration is the kernel's: one set of users for each.
+    mount_users = _SharedUse(lock.with_name(f"{lock.name}.mnt-{_mount_namespace()}"))
+    rule_users = _SharedUse(lock.with_name(f"{lock.name}.{rule.name}"))
+    with _exclusive_lock(lock, EMULATION_LOCK_TIMEOUT):
+        mount_users.join()
+        rule_users.join()
+        try:
+            if _mount_binfmt_misc(binfmt_misc):
+                mount_users.record_done()
+            if _register(binfmt_misc, rule):
+                rule_users.record_done()
+        except BaseException:
+            _leave(binfmt_misc, rule, rule_users, mount_users)
+            raise
     with _emulation_lock:
-        nested = _emulation_depth > 0
         _emulation_depth += 1
     try:
-        if nested:
-            yield
-            return
-        rule = _emulator_rule(conf)
-        with _exclusive_lock(lock, EMULATION_LOCK_TIMEOUT):
-            mounted = _mount_binfmt_misc(binfmt_misc)
-            try:
-                registered = _register(binfmt_misc, rule)
-                try:
-                    yield
-                finally:
-                    if registered and (binfmt_misc / rule.name).exists():
-                        (binfmt_misc / rule.name).write_text("-1")
-            finally:
-                if mounted:
-                    _umount(binfmt_misc)
+        yield
     finally:
         with _emulation_lock:
             _emulation_depth -= 1
+        with _exclusive_lock(lock, EMULATION_LOCK_TIMEOUT):
+            _leave(binfmt_misc, rule, rule_users, mount_users)
+
+
+def _leave(
+    binfmt_misc: Path, rule: BinfmtRule, rule_users: _SharedUse, mount_users: _SharedUse
+) -> None:
+    """One user's exit, under the exclusive lock: the last one undoes what users did."""
+    try:
+        if rule_users.leave_last() and (binfmt_misc / rule.name).exists():
+            (binfmt_misc / rule.name).write_text("-1")
+    finally:
+        if mount_users.leave_last():
+            _umount(binfmt_misc)
+
+
+class _SharedUse:
+    """Who uses a shared change of the machine, and whether one of them made it.
+
+    Every user holds a shared flock on `path` while it uses the change; the
+    file's content says whether a user of this protocol made the change (empty:
+    it was there before anyone came, or it has not been made). join() and
+    leave_last() run only under the exclusive setup lock, so nobody joins
+    while a user checks whether it is the last: the last one out gets the
+    flock exclusively, learns whether to undo the change, and removes the
+    file. A user that dies releases its flock with its process, so a crash
+    never leaves a change that nobody will undo.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def join(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Cannot block: only leave_last() locks it exclusively, under the setup lock.
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        self.fd = fd
+
+    def record_done(self) -> None:
+        assert self.fd is not None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, b"made by a user of arm64_emulation\n", 0)
+
+    def leave_last(self) -> bool:
+        """Stop using it; True if this was the last user and a user made the change."""
+        if self.fd is None:
+            return False
+        os.close(self.fd)  # releases this user's shared lock
+        self.fd = None
+        fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # others still use it
+            made = os.pread(fd, 64, 0) != b""
+            self.path.unlink(missing_ok=True)
+            return made
+        finally:
+            os.close(fd)
+
+
+def _mount_namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/mnt").st_ino
+    except OSError:
+        return 0
 
 
 def _emulator_rule(conf: Path) -> BinfmtRule:
@@ -234,6 +305,13 @@ def _register(binfmt_misc: Path, rule: BinfmtRule) -> bool:
     return True
 
 
+def _lock_path(path: Path) -> Path:
+    """path, or the same name in the temporary directory where /dev/shm is missing."""
+    if not path.parent.is_dir():
+        return Path(tempfile.gettempdir()) / path.name
+    return path
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
     """flock(path) for the duration; the file is removed after, leaving nothing behind.
@@ -241,8 +319,6 @@ def _exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
     The holder unlinks the file before unlocking; whoever then gets the lock on
     the unlinked file sees that the path no longer names it, and starts over.
     """
-    if not path.parent.is_dir():
-        path = Path(tempfile.gettempdir()) / path.name
     deadline = time.monotonic() + timeout
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

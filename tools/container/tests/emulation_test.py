@@ -4,12 +4,15 @@ and the binfmt rules and ELF headers it reads.
 
 from __future__ import annotations
 
+import multiprocessing
 import platform
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from container import emulation as emulation_module
 from container import (
     BinfmtRule,
     ContainerError,
@@ -123,10 +126,12 @@ def test_emulation_registers_with_f_and_unregisters(
     with emulation(fake_binfmt):
         written = (fake_binfmt["binfmt"] / "register").read_text()
         assert written == f"{read_rule(fake_binfmt['conf']).line()}F"
-        assert fake_binfmt["lock"].exists()
+        # Users hold the registration's file, not the lock (only held to join).
+        assert (fake_binfmt["lock"].parent / "lock.qemu-aarch64").exists()
+        assert not fake_binfmt["lock"].exists()
         kernel_adds_entry(fake_binfmt)
     assert (fake_binfmt["binfmt"] / "qemu-aarch64").read_text() == "-1"
-    assert not fake_binfmt["lock"].exists()
+    assert not list(fake_binfmt["lock"].parent.glob("lock*"))
 
 
 def test_emulation_uses_and_keeps_an_existing_registration(
@@ -148,6 +153,131 @@ def test_emulation_is_reentrant(fake_binfmt: dict[str, Path]) -> None:
             pass
         assert entry.read_text().startswith("enabled\n"), "the inner one unregistered"
     assert entry.read_text() == "-1"
+
+
+# Several users at once, in several processes -----------------------------------
+
+
+def user(paths: dict[str, Path], entered: Any, leave: Any, done: Any) -> None:
+    """A user in a process of its own: enters, says so, waits to be told to leave."""
+    with emulation(paths):
+        entered.set()
+        leave.wait(30)
+    done.set()
+
+
+class Users:
+    """Users of the emulation, each in a forked process, entered and left at will."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self.paths = paths
+        self.context = multiprocessing.get_context("fork")
+        self.running: list[Any] = []
+
+    def enter(self) -> Any:
+        entered, leave, done = (self.context.Event() for _ in range(3))
+        process = self.context.Process(
+            target=user, args=(self.paths, entered, leave, done)
+        )
+        process.start()
+        assert entered.wait(30), "a user did not get the emulation"
+        handle = (process, leave, done)
+        self.running.append(handle)
+        return handle
+
+    def leave(self, handle: Any) -> None:
+        process, leave, done = handle
+        leave.set()
+        process.join(30)
+        assert done.is_set() and process.exitcode == 0, "a user failed to leave"
+        self.running.remove(handle)
+
+    def close(self) -> None:
+        for process, leave, _ in self.running:
+            leave.set()
+            process.join(30)
+
+
+@pytest.fixture
+def users(fake_binfmt: dict[str, Path]) -> Iterator[Users]:
+    running = Users(fake_binfmt)
+    yield running
+    running.close()
+
+
+def test_two_users_overlap_and_the_last_one_out_unregisters(
+    fake_binfmt: dict[str, Path], users: Users
+) -> None:
+    register = fake_binfmt["binfmt"] / "register"
+    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
+    first = users.enter()
+    assert register.read_text().endswith("F"), "the first user did not register"
+    kernel_adds_entry(fake_binfmt)
+    register.write_text("")
+    second = users.enter()  # at once: the first one holds nothing exclusively
+    assert register.read_text() == "", "the second user registered again"
+    users.leave(first)  # the first one out, while the second one runs
+    assert entry.read_text().startswith("enabled\n"), "unregistered under a user"
+    third = users.enter()  # joins the registration the first one made
+    users.leave(second)
+    assert entry.read_text().startswith("enabled\n"), "unregistered under a user"
+    users.leave(third)
+    assert entry.read_text() == "-1", "the last one out did not unregister"
+    assert sorted(path.name for path in fake_binfmt["lock"].parent.iterdir()) == [
+        "binfmt_misc",
+        "qemu-aarch64",
+        "qemu-aarch64.conf",
+    ], "left files behind"
+
+
+def test_a_registration_made_before_anyone_came_is_left_alone(
+    fake_binfmt: dict[str, Path], users: Users
+) -> None:
+    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
+    before = "enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: OCF\n"
+    entry.write_text(before)
+    first = users.enter()
+    second = users.enter()
+    users.leave(first)
+    users.leave(second)  # the last one out: still not its to undo
+    assert entry.read_text() == before
+    assert (fake_binfmt["binfmt"] / "register").read_text() == ""
+
+
+def test_a_user_that_dies_does_not_keep_the_registration(
+    fake_binfmt: dict[str, Path], users: Users
+) -> None:
+    entry = fake_binfmt["binfmt"] / "qemu-aarch64"
+    first = users.enter()
+    kernel_adds_entry(fake_binfmt)
+    second = users.enter()
+    first[0].kill()  # SIGKILL: no exit code of its own runs
+    first[0].join(30)
+    users.running.remove(first)
+    assert entry.read_text().startswith("enabled\n")
+    users.leave(second)  # the dead one's shared lock went with its process
+    assert entry.read_text() == "-1"
+
+
+def test_the_last_user_out_unmounts_what_a_user_mounted(
+    fake_binfmt: dict[str, Path], users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binfmt = fake_binfmt["binfmt"]
+    register = binfmt / "register"
+    register.unlink()  # not mounted: mounting makes register appear
+
+    def mount(_source: str, target: Path, _fstype: str) -> None:
+        (target / "register").write_text("")
+
+    monkeypatch.setattr(emulation_module, "_mount", mount)
+    monkeypatch.setattr(emulation_module, "_umount", lambda target: register.unlink())
+    first = users.enter()
+    assert register.exists()
+    second = users.enter()
+    users.leave(first)
+    assert register.exists(), "unmounted under a user"
+    users.leave(second)
+    assert not register.exists(), "the last one out did not unmount"
 
 
 @pytest.mark.parametrize(
@@ -186,7 +316,7 @@ def test_emulation_unavailable_says_why(
     # (tests/lib/skips.py, whose test checks that).
     assert isinstance(raised.value, ContainerError)
     assert "cannot run arm64 images" in str(raised.value)
-    assert not fake_binfmt["lock"].exists()
+    assert not list(fake_binfmt["lock"].parent.glob("lock*"))
 
 
 def test_emulation_is_native_on_arm64(

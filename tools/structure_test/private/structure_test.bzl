@@ -19,8 +19,8 @@ def container_structure_test(name, image, configs, platform = None, **kwargs):
     written for it run unchanged here, with stricter checking (unknown keys
     are errors). File, metadata and license tests read the image layout
     directly; command tests run each command in a runc container of the image,
-    so targets with commandTests need tags = ["no-sandbox"] (and "exclusive"
-    for another architecture's image, which runs under qemu).
+    so targets with commandTests need tags = ["no-sandbox"] (another
+    architecture's image runs under qemu, whose registration tests share).
 
     Args:
         name: test name.
