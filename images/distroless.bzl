@@ -28,6 +28,7 @@ def _package_layer(name, arch, group, files = {}, **kwargs):
         packages = packages,
         controls = ["@debian//{}:{}_control".format(arch, p) for p in packages],
         md5sums = ["@debian//{}:{}_md5sums".format(arch, p) for p in packages],
+        excludes = DEBIAN_EXCLUDES,
     )
     oci_layer(
         name = name,

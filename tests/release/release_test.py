@@ -12,6 +12,7 @@ bad registry or key stops the release before anything is built, pushed or tagged
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import image_list
+import provenance
 import pytest
+import release
 from checkout import workspace_dir
 from nested_bazel import copy_checkout
 from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
@@ -76,6 +79,85 @@ def cosign(*args: str) -> subprocess.CompletedProcess[str]:
 def catalog(address: str) -> list[str]:
     with urllib.request.urlopen(f"http://{address}/v2/_catalog", timeout=10) as r:
         return json.load(r)["repositories"]
+
+
+ACCEPT = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+])  # fmt: skip
+
+
+def registry_get(address: str, path: str) -> tuple[bytes, str]:
+    request = urllib.request.Request(
+        f"http://{address}/v2/{path}", headers={"Accept": ACCEPT}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read(), response.headers.get("Content-Type", "")
+
+
+def registry_put_blob(address: str, name: str, data: bytes) -> dict:
+    request = urllib.request.Request(
+        f"http://{address}/v2/{name}/blobs/uploads/", method="POST", data=b""
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        location = response.headers["Location"]
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if location.startswith("/"):
+        location = f"http://{address}{location}"
+    separator = "&" if "?" in location else "?"
+    put = urllib.request.Request(
+        f"{location}{separator}digest={digest}", method="PUT", data=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    urllib.request.urlopen(put, timeout=30).close()
+    return {"digest": digest, "size": len(data)}
+
+
+def registry_put_manifest(
+    address: str, name: str, ref: str, data: bytes, media_type: str
+) -> None:
+    put = urllib.request.Request(
+        f"http://{address}/v2/{name}/manifests/{ref}", method="PUT", data=data,
+        headers={"Content-Type": media_type},
+    )  # fmt: skip
+    urllib.request.urlopen(put, timeout=30).close()
+
+
+def tamper_provenance(address: str, name: str, digest: str) -> int:
+    """Rewrites, in the registry, the provenance attestations of `digest` with an
+    edited predicate (the signature left as it was); returns how many."""
+    tag = digest.replace(":", "-")
+    index_bytes, index_type = registry_get(address, f"{name}/manifests/{tag}")
+    index = json.loads(index_bytes)
+    tampered = 0
+    for entry in index["manifests"]:
+        manifest = json.loads(
+            registry_get(address, f"{name}/manifests/{entry['digest']}")[0]
+        )
+        layer = manifest["layers"][0]
+        bundle = json.loads(registry_get(address, f"{name}/blobs/{layer['digest']}")[0])
+        envelope = bundle.get("dsseEnvelope")
+        if not envelope:
+            continue
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        if statement.get("predicateType") != provenance.PREDICATE_TYPE:
+            continue
+        statement["predicate"]["buildDefinition"]["externalParameters"][
+            "image"
+        ] = "evil"
+        envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+        layer.update(registry_put_blob(address, name, json.dumps(bundle).encode()))
+        manifest_bytes = json.dumps(manifest).encode()
+        new_digest = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+        registry_put_manifest(
+            address, name, new_digest, manifest_bytes, manifest["mediaType"]
+        )
+        entry.update({"digest": new_digest, "size": len(manifest_bytes)})
+        tampered += 1
+    registry_put_manifest(
+        address, name, tag, json.dumps(index).encode(), index["mediaType"]
+    )
+    return tampered
 
 
 def layer_file(layout: Path, name: str) -> bytes | None:
@@ -148,6 +230,37 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
             assert statement["predicate"] == sbom
             assert sbom["spdxVersion"] == "SPDX-2.3"
             assert sbom["packages"][0]["versionInfo"] == VERSION
+            # The CycloneDX SBOM and the SLSA provenance, verified the same way.
+            for kind, path in (
+                ("cyclonedx", item["cyclonedx"]),
+                ("slsaprovenance1", item["provenance"]),
+            ):
+                attested = cosign("verify-attestation", *verify, "--type", kind, ref)
+                assert attested.returncode == 0, attested.stderr
+                written = json.loads((out / path).read_text())
+                expected = written.get("predicate", written)
+                release.check_attestation(attested.stdout, digest, expected, ref)
+            statement = json.loads((out / item["provenance"]).read_text())
+            assert statement["subject"] == [
+                {"name": f"{address}/{repository}", "digest": {"sha256": digest[7:]}}
+            ]
+            predicate = statement["predicate"]
+            assert predicate["buildDefinition"]["externalParameters"]["image"] == name
+            assert predicate["runDetails"]["byproducts"] == sorted(
+                (
+                    {
+                        "name": item[k],
+                        "digest": {"sha256": item[k + "_sha256"]},
+                        "mediaType": t,
+                    }
+                    for k, t in (
+                        ("sbom", "application/spdx+json"),
+                        ("cyclonedx", "application/vnd.cyclonedx+json"),
+                    )
+                ),
+                key=lambda b: b["name"],
+            )
+            assert predicate["runDetails"]["builder"]["version"]["bazel"] == "7.7.1"
 
         # Stamped: the version label and hello's build_info.json (/version).
         layout = work / "stamped" / "bazel-bin" / "images" / "hello"
@@ -158,9 +271,51 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
             "build_time": manifest["build_time"],
         }
 
+        # A provenance naming another digest does not verify: hello's verified
+        # attestations carry hello's provenance, not hello_debug's, and are
+        # about hello's digest, not hello_debug's.
+        hello, debug = images["hello"], images["hello_debug"]
+        hello_ref = f"{address}/team/hello@{hello['index_digest']}"
+        attested = cosign(
+            "verify-attestation", *verify, "--type", "slsaprovenance1", hello_ref
+        )
+        assert attested.returncode == 0, attested.stderr
+        debug_provenance = json.loads((out / debug["provenance"]).read_text())
+        with pytest.raises(release.ReleaseError, match="no verified attestation"):
+            release.check_attestation(
+                attested.stdout,
+                hello["index_digest"],
+                debug_provenance["predicate"],
+                hello_ref,
+            )
+        hello_provenance = json.loads((out / hello["provenance"]).read_text())
+        with pytest.raises(release.ReleaseError, match="no verified attestation"):
+            release.check_attestation(
+                attested.stdout,
+                debug["index_digest"],
+                hello_provenance["predicate"],
+                hello_ref,
+            )
+        # A tampered predicate (edited in the registry, its signature kept) fails
+        # cosign's verification; the SBOM attestations beside it still verify.
+        assert (
+            tamper_provenance(address, "team/hello_debug", debug["index_digest"]) >= 1
+        )
+        debug_ref = f"{address}/team/hello_debug@{debug['index_digest']}"
+        tampered = cosign(
+            "verify-attestation", *verify, "--type", "slsaprovenance1", debug_ref
+        )
+        print(tampered.stderr)
+        assert tampered.returncode != 0, tampered.stdout
+        assert (
+            cosign(
+                "verify-attestation", *verify, "--type", "spdxjson", debug_ref
+            ).returncode
+            == 0
+        )
+
         # Re-point the version tag of hello at a digest nobody signed (its amd64
         # manifest): verifying the tag now fails, clearly.
-        hello = images["hello"]
         amd64 = hello["platforms"]["linux/amd64"]
         subprocess.run(
             ["crane", "tag", "--insecure", f"{address}/team/hello@{amd64}", VERSION],

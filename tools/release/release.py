@@ -13,10 +13,14 @@ Steps; the first failure stops the release (exit 1) with a message naming the st
  2. a second build, from a copy of the checkout at another path, in another output
     base with no cache of outputs; every index and manifest digest must be equal,
     else the image, platform, layer and first differing files are named;
- 3. an SPDX 2.3 SBOM per image (sbom.py), from what the image ships and the locks;
+ 3. an SPDX 2.3 and a CycloneDX 1.6 SBOM per image (sbom.py), from what the image
+    ships and the locks, and its SLSA v1 provenance (provenance.py: source, build
+    type and command, builder, every pinned input it ships, the SBOMs);
  4. push by digest (nothing is tagged yet);
- 5. cosign sign of each index, and the SBOM attached as an spdxjson attestation;
- 6. cosign verify and verify-attestation of what was just made;
+ 5. cosign sign of each index, and attestations: the SBOMs (spdxjson, cyclonedx)
+    and the provenance (slsaprovenance1);
+ 6. cosign verify and verify-attestation of each (the attested predicate must be
+    the one written, about this digest);
  7. only then the tags (the version, and --tag), then release-manifest.json in
     --output and a summary. So a tag never points at an unsigned or unverified
     image, and a failed release leaves no tag.
@@ -46,8 +50,9 @@ from typing import Any
 
 import compare
 import image_list
+import provenance
 import sbom
-from nested_bazel import NestedBazel, copy_checkout, remove_tree
+from nested_bazel import NestedBazel, bazel_binary, copy_checkout, remove_tree
 from push import PushError, run_crane, single_entry_view, top_descriptor
 
 BUILD_TIMEOUT = 3600  # seconds per build; a cold build of every image takes minutes.
@@ -345,9 +350,12 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         )
     remove_tree(copy.parent)
 
-    step(3, "SBOMs")
+    step(3, "SBOMs and provenance")
     output.mkdir(parents=True, exist_ok=True)
-    sboms = {}
+    sboms, cyclonedx, provenances = {}, {}, {}
+    source_commit = values["STABLE_GIT_REVISION"]
+    builder = provenance.Builder(bazel_version(), build_root_key(workspace))
+    clean = tree_clean(workspace)
     for image in images:
         try:
             document = sbom.image_sbom(
@@ -361,6 +369,41 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         path = output / f"{image}.spdx.json"
         path.write_bytes(sbom.dumps(document))
         sboms[image] = path
+        cyclonedx[image] = output / f"{image}.cdx.json"
+        cyclonedx[image].write_bytes(sbom.dumps(sbom.cyclonedx(document)))
+        try:
+            statement = provenance.statement(
+                image=image,
+                repository=f"{registry}/{image}",
+                index_digest=top_descriptor(first[image])["digest"],
+                version=version,
+                build_time=values["STABLE_BUILD_TIME"],
+                sbom=document,
+                python_lock=workspace / "requirements_lock.txt",
+                source=provenance.Source(
+                    document["documentNamespace"].split("/spdx/")[0],
+                    source_commit,
+                    clean,
+                ),
+                builder=builder,
+                command=[
+                    "./tools/bazel",
+                    "build",
+                    "--config=release",
+                    f"//images:{image}",
+                ],
+                byproducts={
+                    p.name: p.read_bytes() for p in (sboms[image], cyclonedx[image])
+                },
+            )
+        except provenance.ProvenanceError as err:
+            raise ReleaseError(f"provenance of {image}: {err}") from None
+        provenances[image] = output / f"{image}.provenance.json"
+        provenances[image].write_bytes(provenance.dumps(statement))
+        # cosign attest takes the predicate; it writes the statement's subject.
+        (work / f"{image}.provenance-predicate.json").write_bytes(
+            provenance.dumps(statement["predicate"])
+        )
 
     entries = {}
     try:
@@ -388,11 +431,12 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
             ref = f"{repository}@{digest}"
             sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
             cosign_run(cosign, f"signing {ref}", ["sign", *sign, *cosign_common, ref])
-            cosign_run(
-                cosign, f"attaching the SBOM of {image} to {ref}",
-                ["attest", *sign, *cosign_common, "--type", "spdxjson",
-                 "--predicate", str(sboms[image]), ref],
-            )  # fmt: skip
+            for kind, predicate in attestations(work, image, sboms, cyclonedx):
+                cosign_run(
+                    cosign, f"attesting the {kind} of {image} on {ref}",
+                    ["attest", *sign, *cosign_common, "--type", kind,
+                     "--predicate", str(predicate), ref],
+                )  # fmt: skip
 
         step(6, "verify signatures and attestations")
         verify = ["--key", str(pub), "--insecure-ignore-tlog=true", *cosign_common]
@@ -401,11 +445,12 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
             cosign_run(
                 cosign, f"verifying the signature of {ref}", ["verify", *verify, ref]
             )
-            out = cosign_run(
-                cosign, f"verifying the SBOM attestation of {ref}",
-                ["verify-attestation", *verify, "--type", "spdxjson", ref],
-            )  # fmt: skip
-            check_attestation(out, digest, sboms[image], ref)
+            for kind, predicate in attestations(work, image, sboms, cyclonedx):
+                out = cosign_run(
+                    cosign, f"verifying the {kind} attestation of {ref}",
+                    ["verify-attestation", *verify, "--type", kind, ref],
+                )  # fmt: skip
+                check_attestation(out, digest, json.loads(predicate.read_text()), ref)
 
         step(7, f"tag: {', '.join(tags)}")
         for image, (repository, digest) in entries.items():
@@ -439,6 +484,14 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                 "platforms": platforms,
                 "sbom": sboms[image].name,
                 "sbom_sha256": hashlib.sha256(sboms[image].read_bytes()).hexdigest(),
+                "cyclonedx": cyclonedx[image].name,
+                "cyclonedx_sha256": hashlib.sha256(
+                    cyclonedx[image].read_bytes()
+                ).hexdigest(),
+                "provenance": provenances[image].name,
+                "provenance_sha256": hashlib.sha256(
+                    provenances[image].read_bytes()
+                ).hexdigest(),
                 "signatures": referrers(crane, crane_common, repository, digest),
             }
         )
@@ -455,9 +508,55 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     return manifest
 
 
-def check_attestation(out: str, digest: str, sbom_path: Path, ref: str) -> None:
-    """The verified attestation is about this digest and carries this SBOM."""
-    expected = json.loads(sbom_path.read_text())
+def attestations(
+    work: Path, image: str, sboms: dict[str, Path], cyclonedx: dict[str, Path]
+) -> list[tuple[str, Path]]:
+    """(cosign --type, predicate file) of each attestation of an image."""
+    return [
+        ("spdxjson", sboms[image]),
+        ("cyclonedx", cyclonedx[image]),
+        ("slsaprovenance1", work / f"{image}.provenance-predicate.json"),
+    ]
+
+
+def bazel_version() -> str:
+    """The version of the Bazel that builds ("7.7.1")."""
+    binary, _ = bazel_binary()
+    result = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    version = result.stdout.strip().removeprefix("bazel ")
+    if result.returncode != 0 or not version:
+        raise ReleaseError(f"`{binary} --version` failed: {last_line(result.stderr)}")
+    return version
+
+
+def build_root_key(workspace: Path) -> str:
+    """tools/bazel's name of the build root it entered, or "host" outside one
+    (the same key as tools/remote_exec/build_root_key.py)."""
+    if os.environ.get("TOOLS_BAZEL_IN_BUILD_ROOT") != "1":
+        return "host"
+    files = ("tools/buildroot/packages.txt", "tools/buildroot/provision.sh")
+    data = b"".join((workspace / name).read_bytes() for name in files)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def tree_clean(workspace: Path) -> bool | None:
+    """Whether the checkout has no uncommitted change to tracked files (as `git
+    describe --dirty`); None when it is not a git checkout (a copy)."""
+    if not (workspace / ".git").exists() or shutil.which("git") is None:
+        return None
+    result = subprocess.run(
+        ["git", "-c", "safe.directory=*", "status", "--porcelain",
+         "--untracked-files=no"],
+        cwd=workspace, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return None if result.returncode != 0 else result.stdout.strip() == ""
+
+
+def check_attestation(out: str, digest: str, expected: Any, ref: str) -> None:
+    """A verified attestation (cosign verify-attestation's output) is about this
+    digest and carries this predicate; else ReleaseError."""
     for line in filter(None, out.splitlines()):
         envelope = json.loads(line)
         statement = json.loads(base64.b64decode(envelope["payload"]))
@@ -467,7 +566,10 @@ def check_attestation(out: str, digest: str, sbom_path: Path, ref: str) -> None:
             and statement.get("predicate") == expected
         ):
             return
-    raise ReleaseError(f"the verified attestation of {ref} does not carry its SBOM")
+    raise ReleaseError(
+        f"no verified attestation of {ref} is about {digest} and carries the "
+        "predicate written in dist/"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,10 @@
 """SPDX 2.3 JSON SBOM of one built image: what its layers actually ship.
 
     sbom.py --layout DIR --name hello --debian-lock LOCK.json --python-lock LOCK.txt
-            [--output sbom.json]
+            [--output sbom.json] [--cyclonedx-output sbom.cdx.json]
+
+The CycloneDX 1.6 JSON BOM (cyclonedx()) is written from the SPDX document, so
+both describe the same packages and files.
 
 Read from the image itself (every platform of the index), then matched to the locks:
 - Debian packages: each /var/lib/dpkg/status.d/NAME entry (name, version,
@@ -29,6 +32,7 @@ import json
 import re
 import sys
 import tarfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -371,6 +375,7 @@ def build_sbom(
         relationships.append(_contains(image_id, entry["SPDXID"]))
 
     files = []
+    app_id = spdx_id("app", name)
     for path, data in sorted(contents.app_files.items()):
         file_id = spdx_id("File", path)
         files.append(
@@ -391,7 +396,31 @@ def build_sbom(
                 "copyrightText": "NOASSERTION",
             }
         )
-        relationships.append(_contains(image_id, file_id))
+        relationships.append(_contains(app_id, file_id))
+    if files:
+        # The first-party code, a package of its own whose files were analysed
+        # (the image's were not: it is described by its packages). SPDX 2.3
+        # forbids a package with filesAnalyzed false to contain files.
+        sha1s = sorted(f["checksums"][0]["checksumValue"] for f in files)
+        code = hashlib.sha1("".join(sha1s).encode()).hexdigest()
+        packages.append(
+            {
+                "SPDXID": app_id,
+                "name": f"{name}-app",
+                "versionInfo": version,
+                "primaryPackagePurpose": "APPLICATION",
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": True,
+                "packageVerificationCode": {"packageVerificationCodeValue": code},
+                "licenseConcluded": "NOASSERTION",
+                "licenseDeclared": contents.labels.get(
+                    "org.opencontainers.image.licenses", "NOASSERTION"
+                ),
+                "copyrightText": "NOASSERTION",
+                "comment": "First-party code under /app (services/), not from a lock.",
+            }
+        )
+        relationships.append(_contains(image_id, app_id))
 
     document: dict[str, Any] = {
         "spdxVersion": "SPDX-2.3",
@@ -436,6 +465,109 @@ def image_sbom(
     )
 
 
+# --- CycloneDX 1.6, from the SPDX document ----------------------------------------
+
+
+def _purl(package: dict[str, Any]) -> str | None:
+    for ref in package.get("externalRefs", []):
+        if ref["referenceType"] == "purl":
+            return ref["referenceLocator"]
+    return None
+
+
+def _cdx_hashes(checksums: list[dict[str, str]]) -> list[dict[str, str]]:
+    names = {"SHA1": "SHA-1", "SHA256": "SHA-256"}
+    return [
+        {"alg": names[c["algorithm"]], "content": c["checksumValue"]} for c in checksums
+    ]
+
+
+def _cdx_component(package: dict[str, Any], kind: str) -> dict[str, Any]:
+    component: dict[str, Any] = {
+        "type": kind,
+        "bom-ref": package["SPDXID"],
+        "name": package["name"],
+        "version": package["versionInfo"],
+    }
+    purl = _purl(package)
+    if purl:
+        component["purl"] = purl
+    if package.get("supplier", "").startswith("Organization: "):
+        component["supplier"] = {"name": package["supplier"][len("Organization: ") :]}
+    if package.get("checksums"):
+        component["hashes"] = _cdx_hashes(package["checksums"])
+    if package.get("licenseDeclared", "NOASSERTION") != "NOASSERTION":
+        component["licenses"] = [{"expression": package["licenseDeclared"]}]
+    references = []
+    if package.get("downloadLocation", "NOASSERTION") != "NOASSERTION":
+        references.append({"type": "distribution", "url": package["downloadLocation"]})
+    if package.get("homepage"):
+        references.append({"type": "website", "url": package["homepage"]})
+    if references:
+        component["externalReferences"] = references
+    properties = []
+    if package.get("sourceInfo"):
+        properties.append({"name": "spdx:sourceInfo", "value": package["sourceInfo"]})
+    if package.get("comment"):
+        properties.append({"name": "spdx:comment", "value": package["comment"]})
+    if properties:
+        component["properties"] = properties
+    return component
+
+
+def cyclonedx(spdx: dict[str, Any]) -> dict[str, Any]:
+    """The CycloneDX 1.6 JSON BOM of an SPDX document build_sbom wrote.
+
+    The same reading of the image and the locks, so the two list the same
+    packages and files: the image is metadata.component (type container), each
+    Debian package and Python distribution a library component with its purl,
+    hashes, licence expression and download URL, each first-party file a file
+    component with SHA-1 and SHA-256. serialNumber is a UUID derived from the
+    SPDX namespace (itself from the index digest) and the timestamp is the
+    image's creation time: reproducible like the SPDX document.
+    """
+    image, *packages = spdx["packages"]
+    tool = spdx["creationInfo"]["creators"][0].removeprefix("Tool: ")
+    dependencies = [component["SPDXID"] for component in packages] + [
+        f["SPDXID"] for f in spdx["files"]
+    ]
+    return {
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": "urn:uuid:"
+        + str(uuid.uuid5(uuid.NAMESPACE_URL, spdx["documentNamespace"])),
+        "version": 1,
+        "metadata": {
+            "timestamp": spdx["creationInfo"]["created"],
+            "tools": {"components": [{"type": "application", "name": tool}]},
+            "component": _cdx_component(image, "container"),
+        },
+        "components": [
+            _cdx_component(
+                p,
+                (
+                    "application"
+                    if p.get("primaryPackagePurpose") == "APPLICATION"
+                    else "library"
+                ),
+            )
+            for p in packages
+        ]
+        + [
+            {
+                "type": "file",
+                "bom-ref": f["SPDXID"],
+                "name": f["fileName"],
+                "hashes": _cdx_hashes(f["checksums"]),
+            }
+            for f in spdx["files"]
+        ],
+        "dependencies": [{"ref": image["SPDXID"], "dependsOn": dependencies}]
+        + [{"ref": ref} for ref in dependencies],
+    }
+
+
 def dumps(document: dict[str, Any]) -> bytes:
     """Canonical bytes: sorted keys, so equal documents are byte-equal."""
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
@@ -448,6 +580,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--debian-lock", required=True, type=Path)
     parser.add_argument("--python-lock", required=True, type=Path)
     parser.add_argument("--output", type=Path)
+    parser.add_argument(
+        "--cyclonedx-output", type=Path, help="also write the CycloneDX 1.6 BOM here"
+    )
     args = parser.parse_args(argv)
     try:
         document = image_sbom(
@@ -456,6 +591,8 @@ def main(argv: list[str]) -> int:
     except (SbomError, OSError, ValueError, KeyError) as err:
         print(f"sbom: {err}", file=sys.stderr)
         return 1
+    if args.cyclonedx_output:
+        args.cyclonedx_output.write_bytes(dumps(cyclonedx(document)))
     if args.output:
         args.output.write_bytes(dumps(document))
     else:

@@ -1,7 +1,7 @@
 """Write the dpkg status files that let scanners see what an image contains.
 
     dpkg_status.py --control libc6.control [--control ...]
-                   [--md5sums libc6=libc6.md5sums ...] --output-dir DIR
+                   [--md5sums libc6=libc6.md5sums ...] [--exclude GLOB ...] --output-dir DIR
 
 No dpkg runs in a distroless image, so there is no /var/lib/dpkg/status.
 Like distroless, each package gets its own file instead:
@@ -11,6 +11,9 @@ would record it. Trivy and syft read each file in status.d (but the
 *.md5sums) as a dpkg status database. An optional <package>.md5sums beside
 it (the package's own md5sums) tells syft which files the package owns.
 
+--exclude takes the globs the layer leaves out (oci_layer's excludes: a glob
+excludes what it matches and everything below it, as layer.is_excluded), so
+each md5sums lists only the files the image holds.
 Files are named by the Package field alone, also for Multi-Arch: same
 packages: an image holds one architecture.
 """
@@ -18,6 +21,8 @@ packages: an image holds one architecture.
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import posixpath
 import re
 import sys
 from collections.abc import Callable
@@ -69,6 +74,17 @@ def kept_md5sums(md5sums: str, kept: Callable[[str], bool]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def is_excluded(path: str, globs: tuple[str, ...] | list[str]) -> bool:
+    """A glob excludes the paths it matches and everything below them (the
+    semantics of //tools/oci/private/layer.py's is_excluded)."""
+    path = path.removeprefix("./").removeprefix("/")
+    while path:
+        if any(fnmatch.fnmatchcase(path, g) for g in globs):
+            return True
+        path = posixpath.dirname(path)
+    return False
+
+
 def parse_md5sums_args(values: list[str]) -> dict[str, Path]:
     md5sums: dict[str, Path] = {}
     for value in values:
@@ -80,7 +96,10 @@ def parse_md5sums_args(values: list[str]) -> dict[str, Path]:
 
 
 def write_status(
-    controls: list[Path], md5sums: dict[str, Path], output_dir: Path
+    controls: list[Path],
+    md5sums: dict[str, Path],
+    output_dir: Path,
+    excludes: tuple[str, ...] | list[str] = (),
 ) -> list[str]:
     """Writes one status file per control file; returns the package names."""
     directory = output_dir / STATUS_DIR
@@ -98,7 +117,12 @@ def write_status(
             f"--md5sums for packages without --control: {', '.join(unknown)}"
         )
     for name, path in md5sums.items():
-        (directory / f"{name}.md5sums").write_bytes(path.read_bytes())
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        if excludes:
+            text = kept_md5sums(text, lambda p: not is_excluded(p, excludes))
+        (directory / f"{name}.md5sums").write_text(
+            text, encoding="utf-8", errors="surrogateescape"
+        )
     return names
 
 
@@ -120,11 +144,23 @@ def main(argv: list[str]) -> int:
         help="a package's md5sums file (repeat)",
     )
     parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="a path the layer leaves out: dropped from the md5sums (repeat)",
+    )
+    parser.add_argument(
         "--output-dir", required=True, type=Path, help="root of the tree to write"
     )
     args = parser.parse_args(argv)
     try:
-        write_status(args.control, parse_md5sums_args(args.md5sums), args.output_dir)
+        write_status(
+            args.control,
+            parse_md5sums_args(args.md5sums),
+            args.output_dir,
+            args.exclude,
+        )
     except (StatusError, OSError, UnicodeDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

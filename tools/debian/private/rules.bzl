@@ -14,6 +14,7 @@ def _dpkg_status_impl(ctx):
         outputs.append(ctx.actions.declare_file("{}/var/lib/dpkg/status.d/{}".format(ctx.label.name, name)))
         outputs.append(ctx.actions.declare_file("{}/var/lib/dpkg/status.d/{}.md5sums".format(ctx.label.name, name)))
         args.add("--control", control).add("--md5sums", "{}={}".format(name, md5sums.path))
+    args.add_all(ctx.attr.excludes, before_each = "--exclude")
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
@@ -30,6 +31,7 @@ dpkg_status = rule(
         "packages": attr.string_list(mandatory = True, doc = "Package names, in the order of `controls`."),
         "controls": attr.label_list(allow_files = True, mandatory = True),
         "md5sums": attr.label_list(allow_files = True, mandatory = True),
+        "excludes": attr.string_list(doc = "Globs the layer leaves out (oci_layer's `excludes`): their files are dropped from the md5sums, so each lists only the files the image holds."),
         "_tool": _tool("dpkg_status"),
     },
 )

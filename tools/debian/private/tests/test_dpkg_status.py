@@ -134,3 +134,23 @@ def test_kept_md5sums_lists_only_the_files_an_image_keeps() -> None:
         "aaaa  usr/lib/libfoo.so.1\ncccc  a  b\n"
     )
     assert dpkg_status.kept_md5sums(md5sums, lambda path: False) == ""
+
+
+def test_excluded_files_are_dropped_from_the_md5sums(tmp_path: Path) -> None:
+    """--exclude takes the layer's globs: what it leaves out is not listed."""
+    libc6 = write(tmp_path, "libc6.control", LIBC6)
+    md5sums = write(
+        tmp_path,
+        "libc6.md5sums",
+        "a1  usr/lib/x86_64-linux-gnu/libc.so.6\n"
+        "b2  usr/lib/x86_64-linux-gnu/gconv/BIG5.so\n"
+        "c3  usr/share/doc/libc6/NEWS.gz\n"
+        "d4  usr/share/doc/libc6/copyright\n",
+    )
+    out = tmp_path / "out"
+    args = ["--control", str(libc6), "--md5sums", f"libc6={md5sums}"]
+    excludes = ["--exclude", "usr/lib/*/gconv", "--exclude", "usr/share/doc/*/[!c]*"]
+    assert dpkg_status.main([*args, *excludes, "--output-dir", str(out)]) == 0
+    assert (out / "var/lib/dpkg/status.d/libc6.md5sums").read_text() == (
+        "a1  usr/lib/x86_64-linux-gnu/libc.so.6\n" "d4  usr/share/doc/libc6/copyright\n"
+    )
