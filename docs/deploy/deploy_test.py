@@ -45,6 +45,7 @@ from wsgi_service.buildinfo import BuildInfo
 from wsgi_service.config import ConfigError, load_config
 from wsgi_service.config import ServerConfig as Config
 from wsgi_service.metrics import Metrics
+from wsgi_service.middleware import service_middleware
 
 Doc = dict[str, Any]
 
@@ -219,7 +220,9 @@ def probe_status(m: Manifests, image: ImageFacts, path: str, draining: bool) -> 
         state,
         Logger(io.StringIO()),
     )
-    app = create_app(runtime, service_env(m, image))
+    # As the server serves it: inside the library's middleware, which answers
+    # the probes' paths.
+    app = service_middleware(create_app(runtime, service_env(m, image)), runtime)
     if draining:
         state.begin_shutdown()
     target, _, query = path.partition("?")
