@@ -6,8 +6,8 @@
                [--invalidation checked-hash|unchecked-hash] [--no-debug-ranges]
                --output pyc.tar
 
-Every regular .py member under --prefix is compiled, one fresh process per file
-(see pyc.py), to a hash-based .pyc naming its image path (/usr/lib/...), and
+Every regular .py member under --prefix is compiled, one forked process per
+file (see pyc.py), to a hash-based .pyc naming its image path (/usr/lib/...), and
 the .pyc files are written as a plain tar laid out as in the image, ready for a
 layer. Debian ships no .pyc files; without them a read-only container compiles
 the standard library on every start.
@@ -22,7 +22,6 @@ pyc.py's.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import fnmatch
 import os
 import posixpath
@@ -130,24 +129,13 @@ def main(argv: list[str]) -> None:
                 f"no .py files under {prefix}/ in {', '.join(args.tar)}"
             )
         outputs = {job.rel: pyc.pyc_rel_path(job.rel, tag, 0) for job in jobs}
-        with concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(1, args.jobs)
-        ) as pool:
-            futures = [
-                pool.submit(
-                    pyc.compile_one,
-                    args.python,
-                    job,
-                    "/" + job.rel,
-                    compiled / outputs[job.rel],
-                    args.invalidation,
-                    0,
-                    args.debug_ranges,
-                )
-                for job in jobs
-            ]
-            for future in futures:
-                future.result()
+        items = [
+            pyc.Compilation(job, "/" + job.rel, compiled / outputs[job.rel])
+            for job in jobs
+        ]
+        pyc.compile_all(
+            args.python, items, args.invalidation, 0, args.debug_ranges, args.jobs
+        )
         with tarfile.open(
             args.output, "w", format=tarfile.PAX_FORMAT
         ) as out:  # layer.py normalises it
