@@ -30,12 +30,11 @@ from wsgi_service.responses import (
     Response,
     header,
     headers,
-    json_body,
     request_id,
 )
 
-# Names only type checkers need: importing typing (and the dataclass modules
-# behind the config and build info) at run time costs start-up time.
+# Names only type checkers need: importing typing at run time costs start-up
+# time (tests/startup lists what start-up may import).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
