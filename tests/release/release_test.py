@@ -307,6 +307,11 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
         )
         print(tampered.stderr)
         assert tampered.returncode != 0, tampered.stdout
+        # Its signature no longer matches: cosign drops it and finds no other.
+        assert (
+            "none of the attestations matched the predicate type: slsaprovenance1"
+            in tampered.stderr
+        )
         assert (
             cosign(
                 "verify-attestation", *verify, "--type", "spdxjson", debug_ref
