@@ -64,6 +64,7 @@ def python3_slim_bases(name, app, module, env, requests):
             invalidation = PYTHON_PYC_INVALIDATION,
             debug_ranges = PYTHON_PYC_DEBUG_RANGES,
         )
+
         # The slim image is the one built for size: its own two layers take
         # gzip's best level (about 3 % smaller for three times the CPU, paid
         # only when what the service imports changes). The layers it shares

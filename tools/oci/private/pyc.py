@@ -289,7 +289,8 @@ def compile_all(
             f"cannot compile {items[first].job.source!r}:\n{errors[first].strip()}"
         )
     for item in items:
-        os.chmod(item.cfile, 0o644)  # py_compile copies the source's mode; the image wants 0644.
+        # py_compile copies the source's mode; the image wants 0644.
+        os.chmod(item.cfile, 0o644)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
