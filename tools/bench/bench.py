@@ -56,13 +56,18 @@ IMAGES = {
     # hello and hello_slim with tar+zstd layers, linux/amd64 (same file).
     "hello_zstd": "tools/bench/hello_zstd",
     "hello_slim_zstd": "tools/bench/hello_slim_zstd",
+    "shelf_zstd": "tools/bench/shelf_zstd",
+    "shelf_slim_zstd": "tools/bench/shelf_slim_zstd",
     # The second service: compiled dependencies (pydantic-core, orjson).
     "items": "images/items",
     "items_debug": "images/items_debug",
     "items_slim": "images/items_slim",
+    # A Flask app, as a team brings it, inside the library (services/shelf).
+    "shelf": "images/shelf",
+    "shelf_slim": "images/shelf_slim",
 }
 # Measured as tar+gzip and as tar+zstd (compression_formats.py).
-COMPRESSION_VARIANTS = ("hello", "hello_slim")
+COMPRESSION_VARIANTS = ("hello", "hello_slim", "shelf", "shelf_slim")
 SIZE_VARIANTS = (
     "hello",
     "hello_debug",
@@ -71,6 +76,8 @@ SIZE_VARIANTS = (
     "items",
     "items_debug",
     "items_slim",
+    "shelf",
+    "shelf_slim",
 )
 COLD_START_VARIANTS = (
     floor.FLOOR,
@@ -82,15 +89,19 @@ COLD_START_VARIANTS = (
     "hello_debug",
     "items",
     "items_slim",
+    "shelf",
+    "shelf_slim",
 )
-LOAD_VARIANTS = ("hello", "hello_slim", "items")
+LOAD_VARIANTS = ("hello", "hello_slim", "items", "shelf", "shelf_slim")
 # Their files by Debian package, linux/amd64 (slim_contents.py).
-SLIM_VARIANTS = ("hello_slim", "items_slim")
+SLIM_VARIANTS = ("hello_slim", "items_slim", "shelf_slim")
 # Image -> the image of hello it is compared with for shared layers.
 SHARED_WITH_HELLO = {
     "items": "hello",
     "items_debug": "hello_debug",
     "items_slim": "hello_slim",
+    "shelf": "hello",
+    "shelf_slim": "hello_slim",
 }
 ARCHES = list(ARCHITECTURES)
 REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip", "skopeo", "docker-registry")

@@ -15,6 +15,7 @@ from typing import Any
 import bench
 import floor
 import imports
+import load
 import pytest
 import report
 import slim_contents
@@ -207,7 +208,9 @@ def test_start_up_imports(results: dict[str, Any]) -> None:
 
 def test_load_and_memory(results: dict[str, Any]) -> None:
     targets = results["load"]["targets"]
-    assert set(targets) == {"host", *bench.LOAD_VARIANTS}
+    hosts = {load.baseline_of(name) for name in bench.LOAD_VARIANTS}
+    assert set(targets) == {"host", "shelf_host", *bench.LOAD_VARIANTS}
+    assert hosts == {"host", "shelf_host"}, hosts
     rounds = results["plan"]["load_rounds"]
     for name, target in targets.items():
         for key in ("requests_per_second", "latency_p50_ms", "latency_p99_ms"):
@@ -216,7 +219,16 @@ def test_load_and_memory(results: dict[str, Any]) -> None:
         positive(target["rss_idle_mib"], f"{name} idle RSS")
         positive(target["rss_after_load_mib"], f"{name} RSS after load")
         assert target["errors"] == 0, name
-    assert targets["host"]["ratio_to_host"]["requests_per_second"] == 1.0
+    for host in hosts:
+        assert targets[host]["baseline"] == host
+        assert targets[host]["ratio_to_host"]["requests_per_second"] == 1.0
+    # Each image against its own app on the host: shelf against Flask alone.
+    assert targets["shelf"]["baseline"] == "shelf_host"
+    assert targets["hello"]["baseline"] == "host"
+    shelf, alone = targets["shelf"], targets["shelf_host"]
+    assert shelf["ratio_to_host"]["requests_per_second"] == (
+        shelf["requests_per_second"]["median"] / alone["requests_per_second"]["median"]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(report.PLOTS.values()))

@@ -1,8 +1,12 @@
 """Latency and throughput under wrk, and memory: the containerised service against
 the same service run directly on the host, in the same run.
 
-The host process is `python -m hello` from this tool's runfiles (the same
-sources and waitress), listening on 127.0.0.1. Each container is a hardened
+Each image is compared with its baseline on the host (BASELINES), run from this
+tool's runfiles (the same sources and waitress) on 127.0.0.1: `host` is
+`python -m hello` (our library around hello); `shelf_host` is the Flask app
+alone under plain `waitress-serve --call shelf:create_app` (no library, no
+container), what a team serves today, so that shelf's ratio is what the image
+and the library around the app cost. Each container is a hardened
 runc container with its own network namespace; wrk runs inside that namespace
 (nsenter --net), so both are measured over loopback. Services are started once;
 wrk runs are interleaved round by round (host, then each image), after one
@@ -37,11 +41,23 @@ from stats import summary
 REF = ref("amd64")
 PATH = "/"
 # Images loaded on another path, and the requests that make it answer 200
-# first: items answers GET /items/1 (its model and orjson) once it is created.
+# first: items answers GET /items/1 (its model and orjson) once it is created;
+# shelf's / renders its Jinja template.
 PATHS = {"items": "/items/1"}
 SEEDS = {
     "items": [("POST", "/items", b'{"name": "bench", "price": "1.00", "tags": ["a"]}')]
 }
+# What each host baseline runs (after sys.executable) and where it is ready.
+HOSTS = {
+    "host": (["-m", "hello"], "/readyz"),
+    "shelf_host": (
+        ["-m", "waitress", "--listen=127.0.0.1:{port}", "--call", "shelf:create_app"],
+        "/",
+    ),
+}
+# Image -> the host target its ratios are taken against.
+BASELINES = {"shelf": "shelf_host", "shelf_slim": "shelf_host"}
+DEFAULT_BASELINE = "host"
 CONTAINER_PORT = 8080
 READY_TIMEOUT = 30.0
 SETTLE_SECONDS = 1.0
@@ -142,9 +158,14 @@ class Target:
         return parse_wrk(result.stdout)
 
 
+def baseline_of(image: str) -> str:
+    return BASELINES.get(image, DEFAULT_BASELINE)
+
+
 @contextlib.contextmanager
-def host_service(work: Path) -> Iterator[Target]:
-    """hello on the host, on a free 127.0.0.1 port, stopped on exit."""
+def host_service(work: Path, name: str = DEFAULT_BASELINE) -> Iterator[Target]:
+    """A host baseline (HOSTS) on a free 127.0.0.1 port, stopped on exit."""
+    arguments, ready_path = HOSTS[name]
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -155,10 +176,10 @@ def host_service(work: Path) -> Iterator[Target]:
         "PORT": str(port),
         "LANG": "C.UTF-8",
     }
-    log = work / "host-service.log"
+    log = work / f"{name}-service.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hello"],
+            [sys.executable, *(a.format(port=port) for a in arguments)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -170,12 +191,12 @@ def host_service(work: Path) -> Iterator[Target]:
         while True:
             if process.poll() is not None:
                 raise BenchError(
-                    f"the host service exited with status {process.returncode}"
+                    f"the host service {name} exited with status {process.returncode}"
                     f" (port {port} busy?):\n{log.read_text()[-2000:]}"
                 )
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/readyz")
+                connection.request("GET", ready_path)
                 if connection.getresponse().status == 200:
                     connection.close()
                     break
@@ -183,10 +204,14 @@ def host_service(work: Path) -> Iterator[Target]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise BenchError(f"the host service was not ready in {READY_TIMEOUT} s")
+                raise BenchError(
+                    f"the host service {name} was not ready in {READY_TIMEOUT} s"
+                    f":\n{log.read_text()[-2000:]}"
+                )
             time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}{PATH}"
-        yield Target("host", process.pid, [], url, platform.python_version())
+        image = next((i for i, b in BASELINES.items() if b == name), "hello")
+        url = f"http://127.0.0.1:{port}{PATHS.get(image, PATH)}"
+        yield Target(name, process.pid, [], url, platform.python_version())
     finally:
         if process.poll() is None:
             process.terminate()
@@ -244,7 +269,8 @@ def measure(
 ) -> dict[str, Any]:
     wrk_path()
     with contextlib.ExitStack() as stack:
-        targets = [stack.enter_context(host_service(work))]
+        hosts = sorted({DEFAULT_BASELINE, *(baseline_of(n) for n in layouts)})
+        targets = [stack.enter_context(host_service(work, h)) for h in hosts]
         for name, layout in layouts.items():
             targets.append(stack.enter_context(container_service(name, layout, work)))
         time.sleep(SETTLE_SECONDS)
@@ -275,8 +301,10 @@ def measure(
             "rss_after_load_mib": loaded[name] / 1024,
             "python": next(t.python for t in targets if t.name == name),
         }
-    host = results["host"]
     for name, result in results.items():
+        baseline = name if name in HOSTS else baseline_of(name)
+        host = results[baseline]
+        result["baseline"] = baseline
         result["ratio_to_host"] = {
             key: result[key]["median"] / host[key]["median"]
             for key in ("requests_per_second", "latency_p50_ms", "latency_p99_ms")
@@ -286,6 +314,9 @@ def measure(
             f"wrk -t{options.threads} -c{options.connections} -d{options.seconds}s"
             f" --latency GET {PATH} ("
             + ", ".join(f"{name}: GET {path}" for name, path in PATHS.items())
+            + "; ratios to each image's host baseline: "
+            + ", ".join(f"{image}: {host}" for image, host in BASELINES.items())
+            + f", others: {DEFAULT_BASELINE}"
             + f"); {options.rounds} rounds, interleaved, after one"
             f" {options.warmup_seconds} s warm-up per target; medians over rounds"
         ),

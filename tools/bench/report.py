@@ -312,14 +312,14 @@ def markdown(results: dict[str, Any]) -> str:
     add("## Latency, throughput and memory (linux/amd64)\n")
     add(f"![load]({PLOTS['load']})\n")
     add(
-        "| target | req/s | ratio to host | p50 ms | p99 ms | p99 ratio |"
-        " idle RSS MiB |"
+        "| target | req/s | host baseline | ratio to it | p50 ms | p99 ms |"
+        " p99 ratio | idle RSS MiB |"
         " RSS after load MiB | errors |"
     )
-    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    add("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, t in results["load"]["targets"].items():
         add(
-            f"| {name} | {_range(t['requests_per_second'])} |"
+            f"| {name} | {_range(t['requests_per_second'])} | {t['baseline']} |"
             f" {t['ratio_to_host']['requests_per_second']:.2f} |"
             f" {_range(t['latency_p50_ms'], '{:.2f}')} |"
             f" {_range(t['latency_p99_ms'], '{:.2f}')} |"
