@@ -34,7 +34,7 @@ _GROUPS = ["cc", "python3"]
 ENV = {"LANG": "C.UTF-8"}
 
 def python3_slim_bases(name, app, module, env, requests):
-    """Declares NAME_ARCH for every architecture, and the layers behind it.
+    """Declares NAME_ARCH for every architecture, the layers behind it and NAME_report.
 
     Args:
         name: prefix of the targets, e.g. "hello_python3_slim".
@@ -99,3 +99,11 @@ def python3_slim_bases(name, app, module, env, requests):
                 ":{}_pyc_layer_{}".format(name, arch),
             ],
         )
+
+    # What each architecture's runtime kept and left out (py_slim's report),
+    # for the release's VEX statements (tools/release/vex.py).
+    native.filegroup(
+        name = name + "_report",
+        srcs = [":{}_runtime_{}".format(name, arch) for arch in ARCHES],
+        output_group = "report",
+    )

@@ -317,7 +317,9 @@ def write_tar(output: str, selection: Selection, extra: dict[str, bytes]) -> Non
 LEFT_OUT = "left out"
 
 
-def report(selection: Selection, modules: ModuleList, extra: dict[str, bytes]) -> str:
+def report(
+    selection: Selection, modules: ModuleList, extra: dict[str, bytes], arch: str
+) -> str:
     entries = [selection.packages.entries[p] for p in sorted(selection.reasons)]
     files = [e for e in entries if e.kind == FILE]
     by_package: dict[str, int] = {}
@@ -329,6 +331,7 @@ def report(selection: Selection, modules: ModuleList, extra: dict[str, bytes]) -
             f"# {len(files)} files, {sum(e.size for e in files)} bytes, "
             f"from {len(by_package)} packages (+ {len(extra)} dpkg status files)"
         ),
+        f"# architecture {arch}, multiarch {selection.arch.triplet}",
         *(f"# {size:>10}  {package}" for package, size in sorted(by_package.items())),
         f"# built into the interpreter (no file): {', '.join(builtin)}",
         "# path\ttype\tsize\tpackage\treason",
@@ -409,7 +412,7 @@ def main(argv: list[str]) -> None:
             _named(args.md5sums, "--md5sums"),
         )
         write_tar(args.output, selection, extra)
-    ocilib.write_file(args.report, report(selection, modules, extra).encode("utf-8"))
+    ocilib.write_file(args.report, report(selection, modules, extra, args.arch).encode("utf-8"))
 
 
 if __name__ == "__main__":

@@ -217,6 +217,7 @@ def test_keeps_what_is_needed_transitively(
     assert "module encodings.utf_8 (serving)" in report
     assert "dynamic loader of /usr/bin/python3.13 (PT_INTERP)" in report
     assert "built into the interpreter (no file): _io" in report
+    assert f"# architecture amd64, multiarch {TRIPLET}\n" in report
     # What the packages hold and the image does not, each with its package.
     left_out = {
         line.split("\t")[0]: line.split("\t")[3]
