@@ -266,6 +266,36 @@ def cosign_run(cosign: str, step_text: str, args: list[str]) -> str:
 
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # cosign 3's
+
+
+def registry_json(
+    crane: str, common: list[str], repository: str, path: str, insecure: bool
+) -> tuple[Any, str]:
+    """GET /v2/NAME/PATH as JSON, and the answer's Content-Type; without
+    credentials first, else through crane (which has them) for manifests.
+    Raises PushError when neither finds it."""
+    host, _, name = repository.partition("/")
+    scheme = "http" if insecure else "https"
+    request = urllib.request.Request(
+        f"{scheme}://{host}/v2/{name}/{path}",
+        headers={"Accept": f"{INDEX_MEDIA_TYPE}, {MANIFEST_MEDIA_TYPE}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response), response.headers.get("Content-Type", "")
+    except (OSError, ValueError):
+        kind, _, reference = path.partition("/")
+        if kind != "manifests":
+            raise PushError(f"GET {request.full_url} failed") from None
+    separator = "@" if reference.startswith("sha256:") else ":"
+    text = run_crane(
+        crane, "reading a manifest", repository,
+        ["manifest", *common, f"{repository}{separator}{reference}"],
+    )  # fmt: skip
+    return json.loads(text), ""
 
 
 def attached(
@@ -276,40 +306,43 @@ def attached(
     `artifactType`), and how the registry lists them: "referrers-api" (GET
     /v2/NAME/referrers/DIGEST), or, where it has none (404, as Debian's
     docker-registry 2.8) or wants credentials, "referrers-tag": the tag
-    schema's index at the tag sha256-HEX, which cosign keeps up to date."""
-    host, _, name = repository.partition("/")
-    scheme = "http" if insecure else "https"
-    request = urllib.request.Request(
-        f"{scheme}://{host}/v2/{name}/referrers/{digest}",
-        headers={"Accept": INDEX_MEDIA_TYPE},
-    )
-    index, how = None, "referrers-api"
+    schema's index at the tag sha256-HEX, which cosign keeps up to date.
+    Each is read for its artifactType, subject and predicate type (cosign's
+    tag-schema index gives the config's media type as artifactType)."""
+    how, index = "referrers-api", None
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            if response.headers.get("Content-Type", "").startswith(INDEX_MEDIA_TYPE):
-                index = json.load(response)
-    except (OSError, ValueError):
+        index, content_type = registry_json(
+            crane, common, repository, f"referrers/{digest}", insecure
+        )
+        if not content_type.startswith(INDEX_MEDIA_TYPE):
+            index = None
+    except PushError:
         pass  # 404: no Referrers API; 401/403: crane has the credentials.
     if index is None:
         how = "referrers-tag"
-        fallback = f"{repository}:{digest.replace(':', '-')}"
         try:
-            text = run_crane(
-                crane, "reading referrers", repository, ["manifest", *common, fallback]
-            )
-            index = json.loads(text)
+            index, _ = registry_json(
+                crane, common, repository,
+                f"manifests/{digest.replace(':', '-')}", insecure,
+            )  # fmt: skip
         except PushError:
             index = {}
-    signatures = sorted(
-        (
+    signatures = []
+    for entry in index.get("manifests", []):
+        manifest, _ = registry_json(
+            crane, common, repository, f"manifests/{entry['digest']}", insecure
+        )
+        signatures.append(
             {
-                "artifactType": m.get("artifactType", ""),
-                "reference": f"{repository}@{m['digest']}",
+                "artifactType": manifest.get("artifactType", ""),
+                "predicateType": (manifest.get("annotations") or {}).get(
+                    PREDICATE_ANNOTATION, ""
+                ),
+                "reference": f"{repository}@{entry['digest']}",
+                "subject": (manifest.get("subject") or {}).get("digest", ""),
             }
-            for m in index.get("manifests", [])
-        ),
-        key=lambda item: (item["artifactType"], item["reference"]),
-    )
+        )
+    signatures.sort(key=lambda s: (s["predicateType"], s["reference"]))
     return {"signatures": signatures, "referrers": how}
 
 
@@ -515,9 +548,7 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
             ref = f"{repository}@{digest}"
             sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
             cosign_run(cosign, f"signing {ref}", ["sign", *sign, *cosign_common, ref])
-            for kind, predicate in attestations(
-                work, image, sboms, cyclonedx, written
-            ):
+            for kind, predicate in attestations(work, image, sboms, cyclonedx, written):
                 cosign_run(
                     cosign, f"attesting the {kind} of {image} on {ref}",
                     ["attest", *sign, *cosign_common, "--type", kind,
@@ -531,9 +562,7 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
             cosign_run(
                 cosign, f"verifying the signature of {ref}", ["verify", *verify, ref]
             )
-            for kind, predicate in attestations(
-                work, image, sboms, cyclonedx, written
-            ):
+            for kind, predicate in attestations(work, image, sboms, cyclonedx, written):
                 out = cosign_run(
                     cosign, f"verifying the {kind} attestation of {ref}",
                     ["verify-attestation", *verify, "--type", kind, ref],

@@ -275,9 +275,7 @@ def document(
                     **fields,
                 }
             )
-    statements.sort(
-        key=lambda s: (s["vulnerability"]["name"], s["products"][0]["@id"])
-    )
+    statements.sort(key=lambda s: (s["vulnerability"]["name"], s["products"][0]["@id"]))
     return {
         "@context": CONTEXT,
         "@id": f"{ID_PREFIX}/{image}/{index_digest.replace(':', '-')}",

@@ -412,7 +412,9 @@ def main(argv: list[str]) -> None:
             _named(args.md5sums, "--md5sums"),
         )
         write_tar(args.output, selection, extra)
-    ocilib.write_file(args.report, report(selection, modules, extra, args.arch).encode("utf-8"))
+    ocilib.write_file(
+        args.report, report(selection, modules, extra, args.arch).encode("utf-8")
+    )
 
 
 if __name__ == "__main__":

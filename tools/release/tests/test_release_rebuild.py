@@ -115,6 +115,19 @@ def test_equal_rebuild_is_attested_and_verifies(
         assert {e["name"]: e["first"] for e in written["compared"][1:]} == item[
             "platforms"
         ]
+        # Attached as OCI 1.1 referrers of the index; Debian's registry has no
+        # Referrers API, so they are listed by the tag schema's index.
+        assert item["referrers"] == "referrers-tag"
+        assert {s["predicateType"] for s in item["signatures"]} == {
+            "https://sigstore.dev/cosign/sign/v1",
+            "https://spdx.dev/Document",
+            "https://cyclonedx.org/bom",
+            "https://slsa.dev/provenance/v1",
+            rebuild.PREDICATE_TYPE,
+        }
+        for attached in item["signatures"]:
+            assert attached["subject"] == item["index_digest"]
+            assert attached["artifactType"] == release.BUNDLE_TYPE
 
 
 def test_a_differing_rebuild_stops_the_release_before_anything_is_signed(

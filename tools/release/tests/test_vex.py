@@ -34,12 +34,12 @@ def make(image: str, advisories: list[vex.Advisory] | None = None) -> dict:
         image=image,
         repository=f"registry.example/team/{image}",
         index_digest=sbom.top_index(layout)["digest"],
-        manifests={
-            p.split("/")[1]: d for p, _, d in sbom.platform_manifests(layout)
-        },
+        manifests={p.split("/")[1]: d for p, _, d in sbom.platform_manifests(layout)},
         reports=reports(image.removesuffix("_slim")),
         sbom=document,
-        advisories=vex.read_advisories(ADVISORIES) if advisories is None else advisories,
+        advisories=(
+            vex.read_advisories(ADVISORIES) if advisories is None else advisories
+        ),
         timestamp=TIME,
     )
 
@@ -100,7 +100,9 @@ def test_hello_slim_statements_follow_what_the_image_ships() -> None:
         "arm64",
     ]
     subcomponents = [s["@id"] for p in tar["products"][1:] for s in p["subcomponents"]]
-    assert all(s.startswith("pkg:deb/debian/libpython3.13-stdlib@") for s in subcomponents)
+    assert all(
+        s.startswith("pkg:deb/debian/libpython3.13-stdlib@") for s in subcomponents
+    )
     assert "/usr/lib/python3.13/tarfile.py" in tar["impact_statement"]
     expat = by_id["CVE-2024-45490"]
     assert "libexpat.so.1.13.0" in expat["action_statement"]
@@ -166,7 +168,14 @@ def test_malformed_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(vex.VexError, match="lists nothing left out"):
         vex.read_report("# architecture amd64, multiarch x\n", "r.txt")
     bad = tmp_path / "a.json"
-    bad.write_text(json.dumps({"advisories": [{"id": "CVE-1", "package": "p",
-                                               "summary": "s", "files": ["rel"]}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "advisories": [
+                    {"id": "CVE-1", "package": "p", "summary": "s", "files": ["rel"]}
+                ]
+            }
+        )
+    )
     with pytest.raises(vex.VexError, match=r"advisories\[0\] \(CVE-1\): 'files'"):
         vex.read_advisories(bad)
