@@ -5,6 +5,15 @@ load("//platforms:platforms.bzl", _ARCHES = "ARCHES")
 # Image architecture -> the platform its images are built for (platforms.bzl).
 ARCHES = _ARCHES
 
+# The tags of every target an image is made of (bases, layers, runtimes, the
+# per-platform oci_image): built only through the image indexes and
+# oci_platform_image, whose platform transition configures them. Without
+# "manual", `bazel build //images:all` and `bazel test //...` would build each
+# of them once more in the top-level configuration: the same bytes a second
+# time, half the actions of a clean build. `bazel build //images:NAME` still
+# builds any of them.
+PARTS_OF_IMAGES = ["manual"]
+
 # Package contents no image needs. Measured in docs/OPTIMIZATION.md.
 DEBIAN_EXCLUDES = [
     # Documentation: each package keeps only its copyright file (the licence

@@ -15,7 +15,7 @@ load("@debian//:packages.bzl", "PACKAGES")
 load("//tools/debian:defs.bzl", "ca_bundle", "dpkg_status")
 load("//tools/ldconfig:defs.bzl", "ld_so_cache")
 load("//tools/oci:defs.bzl", "oci_image", "oci_layer")
-load(":config.bzl", "BUILD_TIME_ONLY", "BUSYBOX_APPLETS", "DEBIAN_EXCLUDES", "NONROOT", "PYTHON")
+load(":config.bzl", "BUILD_TIME_ONLY", "BUSYBOX_APPLETS", "DEBIAN_EXCLUDES", "NONROOT", "PARTS_OF_IMAGES", "PYTHON")
 
 def _installed(arch, group):
     return [p for p in PACKAGES[arch][group] if p not in BUILD_TIME_ONLY]
@@ -25,6 +25,7 @@ def _package_layer(name, arch, group, files = {}, **kwargs):
     packages = _installed(arch, group)
     dpkg_status(
         name = name + "_status",
+        tags = PARTS_OF_IMAGES,
         packages = packages,
         controls = ["@debian//{}:{}_control".format(arch, p) for p in packages],
         md5sums = ["@debian//{}:{}_md5sums".format(arch, p) for p in packages],
@@ -32,6 +33,7 @@ def _package_layer(name, arch, group, files = {}, **kwargs):
     )
     oci_layer(
         name = name,
+        tags = PARTS_OF_IMAGES,
         tars = ["@debian//{}:{}".format(arch, p) for p in packages],
         excludes = DEBIAN_EXCLUDES,
         files = dict(files, **{":" + name + "_status": "/var/lib/dpkg/status.d/"}),
@@ -48,6 +50,7 @@ def distroless_bases(arch):
     """
     ca_bundle(
         name = "ca_bundle_" + arch,
+        tags = PARTS_OF_IMAGES,
         data_tar = "@debian//{}:ca-certificates".format(arch),
     )
     _package_layer(
@@ -64,6 +67,7 @@ def distroless_bases(arch):
     )
     oci_image(
         name = "static_" + arch,
+        tags = PARTS_OF_IMAGES,
         architecture = arch,
         env = {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -75,6 +79,7 @@ def distroless_bases(arch):
     _package_layer(name = "cc_layer_" + arch, arch = arch, group = "cc")
     oci_image(
         name = "cc_" + arch,
+        tags = PARTS_OF_IMAGES,
         architecture = arch,
         base = ":static_" + arch,
         tars = [":cc_layer_" + arch],
@@ -85,6 +90,7 @@ def distroless_bases(arch):
     # ctypes.util.find_library (which runs ldconfig -p) and dlopen by name.
     ld_so_cache(
         name = "ld_so_cache_" + arch,
+        tags = PARTS_OF_IMAGES,
         arch = arch,
         tars = ["@debian//{}:{}".format(arch, p) for group in ("static", "cc", "python3") for p in _installed(arch, group)],
         # What the layers leave out is not in the image, so not in its cache.
@@ -102,6 +108,7 @@ def distroless_bases(arch):
     )
     oci_image(
         name = "python3_" + arch,
+        tags = PARTS_OF_IMAGES,
         architecture = arch,
         base = ":cc_" + arch,
         entrypoint = ["/usr/bin/" + PYTHON],
@@ -120,6 +127,7 @@ def distroless_bases(arch):
     )
     oci_image(
         name = "python3_debug_" + arch,
+        tags = PARTS_OF_IMAGES,
         architecture = arch,
         base = ":python3_" + arch,
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox"},

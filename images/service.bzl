@@ -3,7 +3,7 @@
 load("//platforms:platforms.bzl", "arch_select")
 load("//tools/abi_check:defs.bzl", "abi_check")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
-load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
+load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PARTS_OF_IMAGES", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
 load(":service_table.bzl", "VARIANTS")
 load(":slim.bzl", "python3_slim_bases")
 load(":stdlib_pyc.bzl", "stdlib_pyc_layers")
@@ -43,6 +43,7 @@ def service_images(service):
     port = service.port
     py_image_layers(
         name = name + "_layers",
+        tags = PARTS_OF_IMAGES,
         library = service.library,
     )
     env = {
@@ -72,6 +73,7 @@ def service_images(service):
         stdlib_pyc = arch_select({arch: [":{}_stdlib_pyc_{}".format(name, arch)] for arch in ARCHES}) if variant in STDLIB_PYC_VARIANTS else []
         oci_image(
             name = image + "_image_unchecked",
+            tags = PARTS_OF_IMAGES,
             base = _per_arch(base.format(name = name)),
             tars = stdlib_pyc + [":" + name + "_layers"],
             # No shell: python runs the module directly.
@@ -90,6 +92,7 @@ def service_images(service):
         # load on the image's platform.
         abi_check(
             name = image + "_image",
+            tags = PARTS_OF_IMAGES,
             image = ":" + image + "_image_unchecked",
             ignore = ABI_CHECK_IGNORE,
         )

@@ -17,6 +17,7 @@ load(
     ":config.bzl",
     "ARCHES",
     "BUILD_TIME_ONLY",
+    "PARTS_OF_IMAGES",
     "PYTHON",
     "PYTHON_PYC_DEBUG_RANGES",
     "PYTHON_PYC_INVALIDATION",
@@ -48,6 +49,7 @@ def python3_slim_bases(name, app, module, env, requests):
         runtime = "{}_runtime_{}".format(name, arch)
         py_slim_runtime(
             name = runtime,
+            tags = PARTS_OF_IMAGES,
             app = [app],
             module = module,
             env = dict(ENV, **env),
@@ -71,6 +73,7 @@ def python3_slim_bases(name, app, module, env, requests):
         # with the other images keep the default, so they stay one blob.
         oci_layer(
             name = "{}_layer_{}".format(name, arch),
+            tags = PARTS_OF_IMAGES,
             gzip_level = SLIM_GZIP_LEVEL,
             tars = [":" + runtime],
             symlinks = {
@@ -80,16 +83,19 @@ def python3_slim_bases(name, app, module, env, requests):
         )
         native.filegroup(
             name = runtime + "_pyc",
+            tags = PARTS_OF_IMAGES,
             srcs = [":" + runtime],
             output_group = "pyc",
         )
         oci_layer(
             name = "{}_pyc_layer_{}".format(name, arch),
+            tags = PARTS_OF_IMAGES,
             gzip_level = SLIM_GZIP_LEVEL,
             tars = [":{}_pyc".format(runtime)],
         )
         oci_image(
             name = "{}_{}".format(name, arch),
+            tags = PARTS_OF_IMAGES,
             architecture = arch,
             base = ":static_" + arch,
             entrypoint = ["/usr/bin/" + PYTHON],

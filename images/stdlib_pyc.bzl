@@ -14,6 +14,7 @@ load(
     ":config.bzl",
     "ARCHES",
     "BUILD_TIME_ONLY",
+    "PARTS_OF_IMAGES",
     "PYTHON",
     "PYTHON_PYC_DEBUG_RANGES",
     "PYTHON_PYC_INVALIDATION",
@@ -39,6 +40,7 @@ def stdlib_pyc_layers(name, app, module, env, requests, invalidation = PYTHON_PY
     for arch in ARCHES:
         py_startup_pyc(
             name = "{}_{}_tar".format(name, arch),
+            tags = PARTS_OF_IMAGES,
             app = [app],
             module = module,
             arch = arch,
@@ -53,5 +55,6 @@ def stdlib_pyc_layers(name, app, module, env, requests, invalidation = PYTHON_PY
         )
         oci_layer(
             name = "{}_{}".format(name, arch),
+            tags = PARTS_OF_IMAGES,
             tars = [":{}_{}_tar".format(name, arch)],
         )

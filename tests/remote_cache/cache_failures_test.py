@@ -2,6 +2,9 @@
 once with a message naming what to set; a cache that is down, answers errors or
 refuses uploads costs the cache, never the build: Bazel warns and runs the
 actions here, and the image is the one a build without a cache makes.
+
+Each build is a clean one (`bazel clean` before it, no disk cache); one Bazel
+server makes them all, so its start, fetching and analysis are paid once.
 """
 
 from __future__ import annotations
@@ -27,22 +30,31 @@ def expected_digest() -> str:
 
 
 @pytest.fixture(scope="module")
-def checkout() -> Iterator[Path]:
+def bazel() -> Iterator[NestedBazel]:
     with scratch_dir("cache-failures") as work:
         copy_checkout(workspace_dir(), work / "checkout")
-        yield work / "checkout"
+        with NestedBazel(work / "checkout", work, "nested") as nested:
+            yield nested
 
 
-def build_with_cache(checkout: Path, name: str, url: str) -> tuple[str, str]:
+def clean_with_endpoint(bazel: NestedBazel, url: str | None) -> NestedBazel:
+    """The endpoint as a user names it (None: none), and nothing built yet."""
+    bazel.set_rc_lines(
+        [f"common:remote-cache-endpoint --remote_cache={url}"] if url else []
+    )
+    bazel.clean()
+    return bazel
+
+
+def build_with_cache(bazel: NestedBazel, name: str, url: str) -> tuple[str, str]:
     """A clean build of TARGET with --config=remote-cache pointing at url.
 
     Returns Bazel's stderr and the digest it built; fails if the build failed.
     """
-    endpoint = f"common:remote-cache-endpoint --remote_cache={url}"
-    with NestedBazel(checkout, checkout.parent, name, rc_lines=[endpoint]) as nested:
-        result = nested.build(
-            [TARGET], flags=["--config=remote-cache"], timeout=BUILD_TIMEOUT
-        )
+    clean_with_endpoint(bazel, url)
+    result = bazel.build(
+        [TARGET], flags=["--config=remote-cache"], timeout=BUILD_TIMEOUT
+    )
     print(f"{name}: {result.summary.line}")
     for line in result.stderr.splitlines():
         if line.startswith("WARNING: Remote Cache"):
@@ -59,11 +71,9 @@ def remote_cache_warnings(stderr: str) -> list[str]:
     return re.findall(r"^WARNING: Remote Cache: .*$", stderr, re.MULTILINE)
 
 
-def test_no_endpoint_stops_at_once_naming_it(checkout: Path) -> None:
-    with NestedBazel(checkout, checkout.parent, "no-endpoint") as nested:
-        result = nested.run(
-            "build", "--config=remote-cache", TARGET, timeout=BUILD_TIMEOUT
-        )
+def test_no_endpoint_stops_at_once_naming_it(bazel: NestedBazel) -> None:
+    clean_with_endpoint(bazel, None)
+    result = bazel.run("build", "--config=remote-cache", TARGET, timeout=BUILD_TIMEOUT)
     assert result.returncode == 2, result.stderr[-3000:]
     assert (
         "Config value 'remote-cache-endpoint' is not defined in any .rc file"
@@ -72,19 +82,19 @@ def test_no_endpoint_stops_at_once_naming_it(checkout: Path) -> None:
     assert "INFO: Build completed" not in result.stderr
 
 
-def test_cache_down_builds_locally_and_says_so(checkout: Path) -> None:
+def test_cache_down_builds_locally_and_says_so(bazel: NestedBazel) -> None:
     port = free_port()  # Nothing listens there.
     url = f"http://127.0.0.1:{port}"
-    stderr, digest = build_with_cache(checkout, "closed-port", url)
+    stderr, digest = build_with_cache(bazel, "closed-port", url)
     warnings = remote_cache_warnings(stderr)
     assert warnings, stderr[-3000:]
     assert any("Connection refused" in w or f"127.0.0.1:{port}" in w for w in warnings)
     assert digest == expected_digest()
 
 
-def test_cache_answering_500_builds_locally_and_says_so(checkout: Path) -> None:
+def test_cache_answering_500_builds_locally_and_says_so(bazel: NestedBazel) -> None:
     with CacheServer(mode="error") as server:
-        stderr, digest = build_with_cache(checkout, "error-500", server.url)
+        stderr, digest = build_with_cache(bazel, "error-500", server.url)
     traffic = server.traffic()
     assert traffic.errors > 0 and traffic.hits == 0 and traffic.uploads == 0, traffic
     warnings = remote_cache_warnings(stderr)
@@ -93,9 +103,9 @@ def test_cache_answering_500_builds_locally_and_says_so(checkout: Path) -> None:
     assert digest == expected_digest()
 
 
-def test_read_only_cache_builds_locally_and_says_so(checkout: Path) -> None:
+def test_read_only_cache_builds_locally_and_says_so(bazel: NestedBazel) -> None:
     with CacheServer(mode="read-only") as server:
-        stderr, digest = build_with_cache(checkout, "read-only", server.url)
+        stderr, digest = build_with_cache(bazel, "read-only", server.url)
     traffic = server.traffic()
     # Every lookup was asked and missed; every upload was refused.
     assert traffic.misses > 0 and traffic.errors > 0 and traffic.uploads == 0, traffic

@@ -2,6 +2,10 @@
 empty cache; clone B, at another path, in another empty output base, as another
 $USER, runs none of those actions itself and produces the same digests.
 
+Both clones' index digests are the ones images/digests.lock.json pins (the
+lock is the test's data: it changes with every image, and needs no build, so
+the test starts at once in `bazel test //...`).
+
 Clone B running an action locally means that action's key differs between the
 two paths: an absolute path, a host name, a time or a user name reached its
 command line, environment or inputs. The failure lists those actions.
@@ -9,13 +13,16 @@ command line, environment or inputs. The failure lists those actions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import digests
 import pytest
 from cache_server import CacheServer
 from checkout import workspace_dir
 from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
+from runfiles import runfile
 from two_clones import build_clone, clone_paths, describe, remote_cache
 
 BUILD_TIMEOUT = 1500  # seconds, each; clone A builds everything from clean.
@@ -69,3 +76,10 @@ def test_second_clone_takes_every_action_from_the_cache(work: Path) -> None:
     assert indexes <= first.digests.keys(), sorted(first.digests)
     assert all(digest.startswith("sha256:") for digest in first.digests.values())
     assert second.digests == first.digests
+    # And the images the lock pins, those of any other clean build.
+    lock = digests.read_lock(runfile(os.environ["DIGESTS_LOCK"]))
+    built = {
+        name: first.digests.get(f"images/{name}.digest") for name in lock["images"]
+    }
+    pinned = {name: entry["index"] for name, entry in lock["images"].items()}
+    assert built == pinned, f"the clones differ from the lock: {digests.HOW_TO_UPDATE}"

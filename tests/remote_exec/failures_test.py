@@ -7,8 +7,9 @@
 - A worker is killed while it runs an action: BuildGrid gives the action to
   the other worker, and the build completes with the same image.
 
-Each build is a clean one (its own output base, no disk cache), of a small
+Each build is a clean one (`bazel clean` before it, no disk cache), of a small
 image whose one slow action gives the test time to kill the worker running it.
+One Bazel server makes them all: its start, fetching and analysis are paid once.
 """
 
 from __future__ import annotations
@@ -41,15 +42,20 @@ def expected_digest() -> str:
 
 
 @pytest.fixture(scope="module")
-def checkout() -> Iterator[Path]:
+def bazel() -> Iterator[NestedBazel]:
     with scratch_dir("remote-exec-failures") as work:
         copy_checkout(workspace_dir(), work / "checkout")
-        yield work / "checkout"
+        with NestedBazel(work / "checkout", work, "nested") as nested:
+            yield nested
 
 
-def nested(checkout: Path, name: str, url: str | None = None) -> NestedBazel:
-    rc = [f"common:remote-exec-endpoint --remote_executor={url}"] if url else []
-    return NestedBazel(checkout, checkout.parent, name, rc_lines=rc)
+def clean_with_endpoint(bazel: NestedBazel, url: str | None) -> NestedBazel:
+    """The endpoint as a user names it (None: none), and nothing built yet."""
+    bazel.set_rc_lines(
+        [f"common:remote-exec-endpoint --remote_executor={url}"] if url else []
+    )
+    bazel.clean()
+    return bazel
 
 
 def built_digest(bin_dir: Path) -> str:
@@ -57,11 +63,9 @@ def built_digest(bin_dir: Path) -> str:
     return (bin_dir / package / f"{target}.digest").read_text().strip()
 
 
-def test_no_endpoint_stops_at_once_naming_it(checkout: Path) -> None:
-    with nested(checkout, "no-endpoint") as bazel:
-        result = bazel.run(
-            "build", "--config=remote-exec", TARGET, timeout=BUILD_TIMEOUT
-        )
+def test_no_endpoint_stops_at_once_naming_it(bazel: NestedBazel) -> None:
+    clean_with_endpoint(bazel, None)
+    result = bazel.run("build", "--config=remote-exec", TARGET, timeout=BUILD_TIMEOUT)
     assert result.returncode == 2, result.stderr[-3000:]
     assert (
         "Config value 'remote-exec-endpoint' is not defined in any .rc file"
@@ -70,18 +74,18 @@ def test_no_endpoint_stops_at_once_naming_it(checkout: Path) -> None:
     assert "INFO: Build completed" not in result.stderr
 
 
-def test_service_down_fails_within_seconds_naming_the_endpoint(checkout: Path) -> None:
+def test_service_down_fails_within_seconds_naming_the_endpoint(
+    bazel: NestedBazel,
+) -> None:
     port = free_port()  # Nothing listens there.
-    with nested(checkout, "down", f"grpc://127.0.0.1:{port}") as bazel:
-        # Bazel's start and analysis are not the service's doing: time the build.
-        prepare = bazel.run("build", "--nobuild", "--config=remote-exec", TARGET,
-                            timeout=BUILD_TIMEOUT)  # fmt: skip
-        assert prepare.returncode == 0, prepare.stderr[-3000:]
-        started = time.monotonic()
-        result = bazel.run(
-            "build", "--config=remote-exec", TARGET, timeout=BUILD_TIMEOUT
-        )
-        seconds = time.monotonic() - started
+    clean_with_endpoint(bazel, f"grpc://127.0.0.1:{port}")
+    # Bazel's start and analysis are not the service's doing: time the build.
+    prepare = bazel.run("build", "--nobuild", "--config=remote-exec", TARGET,
+                        timeout=BUILD_TIMEOUT)  # fmt: skip
+    assert prepare.returncode == 0, prepare.stderr[-3000:]
+    started = time.monotonic()
+    result = bazel.run("build", "--config=remote-exec", TARGET, timeout=BUILD_TIMEOUT)
+    seconds = time.monotonic() - started
     print(f"failed after {seconds:.1f} s")
     assert result.returncode != 0, result.stderr[-3000:]
     assert seconds < FAIL_FAST, seconds
@@ -90,11 +94,11 @@ def test_service_down_fails_within_seconds_naming_the_endpoint(checkout: Path) -
     assert "Build did NOT complete successfully" in result.stderr
 
 
-def test_service_down_with_fallback_builds_here(checkout: Path) -> None:
+def test_service_down_with_fallback_builds_here(bazel: NestedBazel) -> None:
     port = free_port()
-    with nested(checkout, "fallback", f"grpc://127.0.0.1:{port}") as bazel:
-        result = bazel.build([TARGET], flags=["--config=remote-exec-fallback"],
-                             timeout=BUILD_TIMEOUT)  # fmt: skip
+    clean_with_endpoint(bazel, f"grpc://127.0.0.1:{port}")
+    result = bazel.build([TARGET], flags=["--config=remote-exec-fallback"],
+                         timeout=BUILD_TIMEOUT)  # fmt: skip
     print(result.summary.line)
     assert "Failed to query remote execution capabilities" in result.stderr
     assert result.summary.by_kind.get("remote", 0) == 0, result.summary.line
@@ -135,7 +139,7 @@ def worker_ancestor(pid: int, bots: dict[int, int]) -> int | None:
     return None
 
 
-def test_worker_killed_mid_action_build_completes(checkout: Path) -> None:
+def test_worker_killed_mid_action_build_completes(bazel: NestedBazel) -> None:
     platform = properties(build_root_key(workspace_dir()))
     with Grid(properties=platform, workers=2, keepalive_seconds=5) as grid:
         killed: list[str | None] = []
@@ -146,10 +150,10 @@ def test_worker_killed_mid_action_build_completes(checkout: Path) -> None:
         )
         killer.start()
         try:
-            with nested(checkout, "killed-worker", grid.url) as bazel:
-                # Only top-level outputs come down: the .digest is not one.
-                result = bazel.build([TARGET], flags=["--config=remote-exec", *DIGEST_FLAGS],
-                                     timeout=BUILD_TIMEOUT)  # fmt: skip
+            clean_with_endpoint(bazel, grid.url)
+            # Only top-level outputs come down: the .digest is not one.
+            result = bazel.build([TARGET], flags=["--config=remote-exec", *DIGEST_FLAGS],
+                                 timeout=BUILD_TIMEOUT)  # fmt: skip
         finally:
             killer.join()
         alive = [worker.name for worker in grid.workers if worker.running]

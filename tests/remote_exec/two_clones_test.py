@@ -1,8 +1,12 @@
 """The build runs remotely: a clone at another path, in an empty output base,
 builds //images:all with --config=remote-exec against BuildGrid and two buildbox
 workers; every action runs on a worker (none here), and every image is byte
-for byte the one the local build made (this test's data, built by the outer
-Bazel).
+for byte the one a local build makes: every index, manifest, config and layer
+digest is the one pinned in images/digests.lock.json, which //images:digests_test
+holds the local build to (a difference names the image, platform, layer and
+file, as digests_test does). Comparing with the lock rather than with the outer
+build's images lets this test start at once in `bazel test //...`, beside the
+outer build, instead of after every image is built.
 
 An action that ran here instead says it cannot run remotely (a tag, or a
 platform no worker has); an image that differs says an action read something
@@ -12,14 +16,16 @@ from the machine it ran on that it did not declare as an input.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import digests
+import image_list
 from build_root_key import build_root_key, properties
 from checkout import workspace_dir
 from grid import Grid
-from nested_bazel import files_by_hash
 from nested_bazel_testing import scratch_dir, terminate_cleanly  # noqa: F401
 from runfiles import runfile
 from two_clones import build_clone, clone_paths, describe, remote_exec
@@ -31,15 +37,6 @@ BUILD_TIMEOUT = 1500  # seconds; everything is built from clean.
 def work() -> Iterator[Path]:
     with scratch_dir("remote-exec-clone") as path:
         yield path
-
-
-def local_layouts() -> dict[str, Path]:
-    """The outer build's image layouts in //images:all, by name."""
-    images = runfile("images")
-    return {
-        layout.parent.name: layout.parent
-        for layout in sorted(images.glob("*/index.json"))
-    }
 
 
 def index_digest(layout: Path) -> str:
@@ -77,12 +74,17 @@ def test_clean_clone_builds_every_action_remotely(work: Path) -> None:
         len(build.spawns),
     )
 
-    # The same images as the local build, every blob of every layout.
-    layouts = local_layouts()
-    assert {"hello", "hello_debug", "hello_slim"} <= layouts.keys(), sorted(layouts)
-    for name, local_layout in layouts.items():
-        remote_layout = build.bin_dir / "images" / name
-        print(
-            f"  {name}: {index_digest(remote_layout)} (local {index_digest(local_layout)})"
-        )
-        assert files_by_hash(remote_layout) == files_by_hash(local_layout), name
+    # The same images as a local build: every digest the lock pins.
+    lock = digests.read_lock(runfile(os.environ["DIGESTS_LOCK"]))
+    names = image_list.read(runfile(os.environ["IMAGES_LIST"]))
+    assert {"hello", "hello_debug", "hello_slim"} <= set(names), names
+    layouts = {name: build.bin_dir / "images" / name for name in names}
+    for name, layout in layouts.items():
+        print(f"  {name}: {index_digest(layout)}")
+    problems = digests.check(lock, layouts)
+    assert not problems, (
+        "the remote build differs from the lock:\n"
+        + "\n".join(problems)
+        + "\n(if //images:digests_test fails too, the local build differs from"
+        + f" the lock as well: {digests.HOW_TO_UPDATE})"
+    )

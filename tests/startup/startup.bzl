@@ -1,5 +1,6 @@
 """startup_import_test: one service's start-up imports against its list (NAME.txt)."""
 
+load("//platforms:platform_files.bzl", "platform_files")
 load("//tools/pytest:defs.bzl", "pytest_test")
 
 # buildifier: disable=unnamed-macro
@@ -11,10 +12,11 @@ def startup_import_test(service):
         service: the service's entry in the table (images/services.bzl).
     """
     name = service.name
-    native.filegroup(
+    platform_files(
         name = name + "_startup_modules",
         srcs = ["//images:{}_stdlib_pyc_amd64_tar".format(name)],
         output_group = "startup",
+        platform = "//platforms:linux_amd64",
     )
     pytest_test(
         name = name + "_test",

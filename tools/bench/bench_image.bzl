@@ -1,6 +1,6 @@
 """bench_image: an image measured beside the shipped ones, as a two-platform index."""
 
-load("//images:config.bzl", "NONROOT")
+load("//images:config.bzl", "NONROOT", "PARTS_OF_IMAGES")
 load("//platforms:platforms.bzl", "ARCHES", "arch_select")
 load("//tools/oci:defs.bzl", "oci_image", "oci_image_index")
 
@@ -22,6 +22,7 @@ def bench_image(name, base, entrypoint, tars, arch_tars = None, env = {}, workdi
     per_arch = arch_select({arch: [arch_tars + "_" + arch] for arch in ARCHES}) if arch_tars else []
     oci_image(
         name = name + "_image",
+        tags = PARTS_OF_IMAGES,
         base = arch_select({arch: "//images:{}_{}".format(base, arch) for arch in ARCHES}),
         entrypoint = entrypoint,
         env = env,

@@ -19,7 +19,9 @@ this kind asserts a duration that another test's CPU use could break (the one
 bound, remote_exec's "fails within 60 s", has a wide margin). Exclusive tests
 run one by one after all the others, which cost the suite most of its
 parallelism: their idle time (server starts, fetches, timeouts) now overlaps.
-Put what it builds in `data`, so its cached result is dropped when that changes.
+Put what it builds in `data`, so its cached result is dropped when that changes;
+for every image, //images:digests.lock.json (it changes with every image, and
+needs no build: the test starts at once, not after the outer build's images).
 """
 
 load("//tools/pytest:defs.bzl", "pytest_test")

@@ -150,9 +150,10 @@ class NestedBazel:
         cache = os.environ.get("TOOLS_BAZEL_CACHE")
         if cache:
             lines.append(f"common --repository_cache={cache}/repository_cache")
-        lines += rc_lines
+        self._base_rc_lines = lines
         rc = work / f"{name}.bazelrc"
-        rc.write_text("\n".join(lines) + "\n")
+        self._rc = rc
+        self.set_rc_lines(rc_lines)
         self.startup = [
             bazel,
             f"--output_base={self.output_base}",
@@ -181,6 +182,23 @@ class NestedBazel:
 
     def __enter__(self) -> NestedBazel:
         return self
+
+    def set_rc_lines(self, rc_lines: Sequence[str]) -> None:
+        """Replace the rc lines given to the constructor (the client reads the
+        file on every command, so the same server serves the next build)."""
+        lines = [*self._base_rc_lines, *rc_lines]
+        self._rc.write_text("\n".join(lines) + "\n")
+
+    def clean(self, *, timeout: float = 300) -> None:
+        """`bazel clean`: no output and no action cache left, so the next build
+        runs every action again (or takes it from a remote), while the server,
+        its fetched repositories and its analysis stay."""
+        result = self.run("clean", timeout=timeout)
+        if result.returncode != 0:
+            raise NestedBazelError(
+                f"bazel clean in {self.checkout} failed (exit {result.returncode}):"
+                f"\n{result.stderr[-5000:]}"
+            )
 
     def __exit__(
         self,

@@ -46,3 +46,17 @@ compression_transition = transition(
     inputs = [COMPRESSION_SETTING],
     outputs = [COMPRESSION_SETTING],
 )
+
+def _packed_inputs_impl(_settings, _attr):
+    return {COMPRESSION_SETTING: "gzip"}
+
+# On the edges of a layer rule to what it packs (files, tars): the layer
+# decompresses and compresses again whatever it packs, so its inputs are
+# built with the default compression, whatever the layer's. A tar+zstd image
+# then shares every action but its layers' with the tar+gzip one (the probe
+# runs, the bytecode, the dpkg status) instead of running them again.
+packed_inputs_transition = transition(
+    implementation = _packed_inputs_impl,
+    inputs = [],
+    outputs = [COMPRESSION_SETTING],
+)

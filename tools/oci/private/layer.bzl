@@ -1,6 +1,6 @@
 """oci_layer: a deterministic layer from files, directories, symlinks and tars."""
 
-load(":compression.bzl", "COMPRESSION_ATTRS", "layer_compression")
+load(":compression.bzl", "COMPRESSION_ATTRS", "layer_compression", "packed_inputs_transition")
 load(":providers.bzl", "OciLayerInfo")
 
 def run_layer_tool(ctx, name, specs = [], tars = [], excludes = [], strip_prefix = "", inputs = []):
@@ -145,13 +145,14 @@ in `oci_image(tars = ...)`, and so can any tar those rules make.""",
     attrs = dict(
         files = attr.label_keyed_string_dict(
             allow_files = True,
+            cfg = packed_inputs_transition,
             doc = "Files -> destination: a path for a single file, or a directory (ending in /) for several.",
         ),
         directories = attr.string_list(doc = "Directories to create (mode from `modes`, default 0755)."),
         symlinks = attr.string_dict(doc = "Link path -> link target."),
         modes = attr.string_dict(doc = "Path -> octal mode, e.g. {\"/tmp\": \"1777\"}. Files default to 0644, directories to 0755."),
         owners = attr.string_dict(doc = "Path -> \"UID:GID\"; default 0:0."),
-        tars = attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"], doc = "Tars merged into the layer."),
+        tars = attr.label_list(allow_files = [".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2"], cfg = packed_inputs_transition, doc = "Tars merged into the layer."),
         excludes = attr.string_list(doc = "Globs of tar members to drop, e.g. usr/share/doc/*."),
         strip_prefix = attr.string(doc = "Prefix removed from tar member names."),
         gzip_level = attr.int(
@@ -159,6 +160,7 @@ in `oci_image(tars = ...)`, and so can any tar those rules make.""",
             values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
             doc = "zlib-ng's level when the layer is tar+gzip; 0: the rules' default (6). A tar+zstd layer ignores it.",
         ),
+        _allowlist_function_transition = attr.label(default = "@bazel_tools//tools/allowlists/function_transition_allowlist"),
         **LAYER_TOOL_ATTRS
     ),
 )
