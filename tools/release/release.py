@@ -228,13 +228,9 @@ def build(
         )
     found = {}
     for image, target in report_targets.items():
-        # slim.bzl: BASE_report gathers BASE_runtime_ARCH's BASE_runtime_ARCH.report.txt.
+        # py_slim_reports (tools/py_slim): NAME/ARCH.report.txt.
         package, _, base = target.removeprefix("//").partition(":")
-        paths = sorted(
-            (bin_dir.resolve() / package).glob(
-                f"{base.removesuffix('_report')}_runtime_*.report.txt"
-            )
-        )
+        paths = sorted((bin_dir.resolve() / package / base).glob("*.report.txt"))
         if not paths:
             raise ReleaseError(f"{image}: {target} was built but no report found")
         found[image] = paths

@@ -17,7 +17,7 @@ TIME = "2026-12-01T00:00:00Z"
 
 
 def reports(service: str) -> list[vex.SlimReport]:
-    paths = sorted(IMAGES.glob(f"{service}_python3_slim_runtime_*.report.txt"))
+    paths = sorted((IMAGES / f"{service}_python3_slim_report").glob("*.report.txt"))
     assert len(paths) == 2, paths
     return [vex.read_report(p.read_text(), str(p)) for p in paths]
 
