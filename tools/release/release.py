@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -51,7 +52,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import image_list
 import provenance
@@ -540,9 +541,10 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                 ["signing-config", "create", "--no-default-fulcio", "--no-default-rekor",
                  "--no-default-oidc", "--no-default-tsa", "--out", str(signing_config)],
             )  # fmt: skip
-        for image, (repository, digest) in entries.items():
+        sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
+
+        def sign_and_attest(image: str, repository: str, digest: str) -> None:
             ref = f"{repository}@{digest}"
-            sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
             cosign_run(cosign, f"signing {ref}", ["sign", *sign, *cosign_common, ref])
             for kind, predicate in attestations(work, image, sboms, cyclonedx, written):
                 cosign_run(
@@ -551,9 +553,12 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                      "--predicate", str(predicate), ref],
                 )  # fmt: skip
 
+        each_image(entries, sign_and_attest)
+
         step(6, "verify signatures and attestations")
         verify = ["--key", str(pub), "--insecure-ignore-tlog=true", *cosign_common]
-        for image, (repository, digest) in entries.items():
+
+        def check(image: str, repository: str, digest: str) -> None:
             ref = f"{repository}@{digest}"
             cosign_run(
                 cosign, f"verifying the signature of {ref}", ["verify", *verify, ref]
@@ -564,6 +569,8 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                     ["verify-attestation", *verify, "--type", kind, ref],
                 )  # fmt: skip
                 check_attestation(out, digest, json.loads(predicate.read_text()), ref)
+
+        each_image(entries, check)
 
         step(7, f"tag: {', '.join(tags)}")
         for image, (repository, digest) in entries.items():
@@ -627,6 +634,24 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  {item['repository']}:{tags[0]}  {item['index_digest']}")
     print(f"  manifest: {output / 'release-manifest.json'}")
     return manifest
+
+
+# Images signed and verified at once: each is its own repository, and cosign
+# mostly waits on the registry.
+PARALLEL_IMAGES = 4
+
+
+def each_image(
+    entries: dict[str, tuple[str, str]], work: Callable[[str, str, str], None]
+) -> None:
+    """work(image, repository, digest) for every image, PARALLEL_IMAGES at a
+    time. One image's commands stay in order: each cosign push rewrites that
+    image's referrers (the tag schema's index). The first error is raised,
+    after the others have finished."""
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_IMAGES) as pool:
+        futures = [pool.submit(work, image, *entry) for image, entry in entries.items()]
+        for future in futures:
+            future.result()
 
 
 def attestations(
