@@ -170,15 +170,23 @@ def service_image_names(services):
             images[image] = (entry, variant)
     return images
 
+def _slim_report(entry, variant):
+    if variant != "_slim":
+        return {}
+    return {"slim_report": "//{}:{}_report".format(native.package_name(), VARIANTS[variant].format(name = entry.name))}
+
 def image_list(name, services, **kwargs):
     """NAME: `NAME.json`, every image the table makes, for tools that release them.
 
     The format (read by tools/release/image_list.py):
 
-        {"images": [{"name": "hello", "service": "hello", "variant": ""}, ...]}
+        {"images": [{"name": "hello", "service": "hello", "variant": ""}, ...,
+                    {"name": "hello_slim", ..., "slim_report": "//images:hello_python3_slim_report"}]}
 
     `name` is the image's target in this package (and its repository name);
-    `variant` is its suffix in VARIANTS ("" for the production image).
+    `variant` is its suffix in VARIANTS ("" for the production image);
+    `slim_report`, for slim images, the target of what their runtime kept and
+    left out on each architecture (slim.bzl), for the release's VEX.
 
     Args:
         name: target name; the file is NAME.json.
@@ -186,7 +194,10 @@ def image_list(name, services, **kwargs):
         **kwargs: passed to write_file (visibility, ...).
     """
     images = [
-        {"name": image, "service": entry.name, "variant": variant}
+        dict(
+            {"name": image, "service": entry.name, "variant": variant},
+            **_slim_report(entry, variant)
+        )
         for image, (entry, variant) in service_image_names(services).items()
     ]
     write_file(

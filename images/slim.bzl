@@ -11,8 +11,9 @@ runtime is chosen, and config.bzl for the allowlist and the excludes.
 """
 
 load("@debian//:packages.bzl", "PACKAGES")
+load("//platforms:platform_files.bzl", "platform_files")
 load("//tools/oci:defs.bzl", "oci_image", "oci_layer")
-load("//tools/py_slim:defs.bzl", "py_slim_runtime")
+load("//tools/py_slim:defs.bzl", "py_slim_reports", "py_slim_runtime")
 load(
     ":config.bzl",
     "ARCHES",
@@ -35,7 +36,7 @@ _GROUPS = ["cc", "python3"]
 ENV = {"LANG": "C.UTF-8"}
 
 def python3_slim_bases(name, app, module, env, requests):
-    """Declares NAME_ARCH for every architecture, and the layers behind it.
+    """Declares NAME_ARCH for every architecture, the layers behind it and NAME_report.
 
     Args:
         name: prefix of the targets, e.g. "hello_python3_slim".
@@ -105,3 +106,21 @@ def python3_slim_bases(name, app, module, env, requests):
                 ":{}_pyc_layer_{}".format(name, arch),
             ],
         )
+
+    # What each architecture's runtime kept and left out (py_slim's report),
+    # for the release's VEX statements (tools/release/vex.py): NAME_report/ARCH.report.txt,
+    # each built through the platform transition of the images, so by the
+    # images' own actions.
+    for arch, platform in ARCHES.items():
+        platform_files(
+            name = "{}_report_{}".format(name, arch),
+            srcs = [":{}_runtime_{}".format(name, arch)],
+            output_group = "report",
+            platform = platform,
+            tags = PARTS_OF_IMAGES,
+        )
+    py_slim_reports(
+        name = name + "_report",
+        reports = {":{}_report_{}".format(name, arch): arch for arch in ARCHES},
+        tags = PARTS_OF_IMAGES,
+    )

@@ -17,13 +17,15 @@ import json
 import os
 import subprocess
 import tarfile
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import image_list
 import provenance
 import pytest
+import rebuild
 import release
 from checkout import workspace_dir
 from nested_bazel import copy_checkout
@@ -32,6 +34,9 @@ from registry import free_port, registry, remote_digest
 
 RUNFILES = Path(os.environ["TEST_SRCDIR"]) / "_main"
 RELEASE = RUNFILES / "tools" / "release" / "release"
+ADVISORIES = RUNFILES / "tools" / "release" / "tests" / "advisories_sample.json"
+OPENVEX = "https://openvex.dev/ns"  # cosign's predicate type for --type openvex
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 PASSWORD = "throwaway-password"
 VERSION = "1.2.3-rc.1"
 
@@ -123,9 +128,11 @@ def registry_put_manifest(
     urllib.request.urlopen(put, timeout=30).close()
 
 
-def tamper_provenance(address: str, name: str, digest: str) -> int:
-    """Rewrites, in the registry, the provenance attestations of `digest` with an
-    edited predicate (the signature left as it was); returns how many."""
+def tamper_attestation(address: str, name: str, digest: str, predicate_type: str,
+                       edit: Callable[[dict], None]) -> int:  # fmt: skip
+    """Rewrites, in the registry, the attestations of `digest` whose predicate
+    type is `predicate_type` with `edit` applied to the statement (the signature
+    left as it was); returns how many."""
     tag = digest.replace(":", "-")
     index_bytes, index_type = registry_get(address, f"{name}/manifests/{tag}")
     index = json.loads(index_bytes)
@@ -140,11 +147,9 @@ def tamper_provenance(address: str, name: str, digest: str) -> int:
         if not envelope:
             continue
         statement = json.loads(base64.b64decode(envelope["payload"]))
-        if statement.get("predicateType") != provenance.PREDICATE_TYPE:
+        if statement.get("predicateType") != predicate_type:
             continue
-        statement["predicate"]["buildDefinition"]["externalParameters"][
-            "image"
-        ] = "evil"
+        edit(statement)
         envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
         layer.update(registry_put_blob(address, name, json.dumps(bundle).encode()))
         manifest_bytes = json.dumps(manifest).encode()
@@ -158,6 +163,36 @@ def tamper_provenance(address: str, name: str, digest: str) -> int:
         address, name, tag, json.dumps(index).encode(), index["mediaType"]
     )
     return tampered
+
+
+def edit_provenance(statement: dict) -> None:
+    statement["predicate"]["buildDefinition"]["externalParameters"]["image"] = "evil"
+
+
+def edit_rebuild(statement: dict) -> None:
+    statement["predicate"]["compared"][0]["rebuild"] = "sha256:" + "0" * 64
+
+
+def edit_vex(statement: dict) -> None:
+    for vex_statement in statement["predicate"]["statements"]:
+        if vex_statement["status"] == "affected":
+            vex_statement["status"] = "not_affected"
+            vex_statement["justification"] = "vulnerable_code_not_present"
+
+
+def verify_fails_after_tamper(
+    verify: list[str], ref: str, kind: str, predicate_type: str
+) -> None:
+    """`cosign verify-attestation --type kind` of a tampered attestation fails:
+    its signature no longer matches, cosign drops it and finds no other."""
+    tampered = cosign("verify-attestation", *verify, "--type", kind, ref)
+    print(tampered.stderr)
+    assert tampered.returncode != 0, tampered.stdout
+    assert (
+        f"none of the attestations matched the predicate type: {kind}"
+        in tampered.stderr
+    )
+    assert predicate_type not in tampered.stderr.split("found:")[-1]
 
 
 def layer_file(layout: Path, name: str) -> bytes | None:
@@ -179,13 +214,73 @@ def layer_file(layout: Path, name: str) -> bytes | None:
     return None
 
 
+def check_referrers(address: str, repository: str, digest: str, item: dict) -> None:
+    """What a consumer lists (docs/RELEASING.md): the registry has no Referrers
+    API (404), so the tag schema's index at sha256-HEX lists every attached
+    manifest, each with subject = the index and the sigstore bundle's
+    artifactType, as the release manifest says; skopeo and cosign tree list the
+    same."""
+    assert item["referrers"] == "referrers-tag"
+    with pytest.raises(urllib.error.HTTPError) as error:
+        registry_get(address, f"{repository}/referrers/{digest}")
+    assert error.value.code == 404
+    tag = digest.replace(":", "-")
+    index = json.loads(registry_get(address, f"{repository}/manifests/{tag}")[0])
+    listed = sorted(f"{address}/{repository}@{m['digest']}" for m in index["manifests"])
+    assert listed == sorted(s["reference"] for s in item["signatures"])
+    types = {"https://sigstore.dev/cosign/sign/v1", "https://spdx.dev/Document",
+             "https://cyclonedx.org/bom", provenance.PREDICATE_TYPE,
+             rebuild.PREDICATE_TYPE} | ({OPENVEX} if "vex" in item else set())  # fmt: skip
+    assert sorted(s["predicateType"] for s in item["signatures"]) == sorted(types)
+    for entry in index["manifests"]:
+        manifest = json.loads(
+            registry_get(address, f"{repository}/manifests/{entry['digest']}")[0]
+        )
+        assert manifest["subject"]["digest"] == digest
+        assert manifest["artifactType"] == BUNDLE
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false",
+         f"docker://{address}/{repository}:{tag}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert raw.returncode == 0, raw.stderr
+    assert json.loads(raw.stdout) == index
+    tree = subprocess.run(
+        ["cosign", "tree", "--allow-insecure-registry",
+         f"{address}/{repository}@{digest}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert tree.returncode == 0, tree.stderr
+    for predicate_type in types:
+        assert f"{predicate_type} artifacts via OCI referrer" in tree.stdout
+
+
+def check_vex(document: dict, item: dict, manifest: dict) -> None:
+    """The VEX of a slim image: about its index and platforms, at the commit's
+    time, with the statements the sample advisories call for."""
+    assert document["@context"] == "https://openvex.dev/ns/v0.2.0"
+    assert document["timestamp"] == manifest["build_time"]
+    statuses = {
+        s["vulnerability"]["name"]: (s["status"], s.get("justification", ""))
+        for s in document["statements"]
+    }
+    # tarfile.py is left out of every slim image; libexpat ships in each.
+    assert statuses["CVE-2024-6232"] == ("not_affected", "vulnerable_code_not_present")
+    assert statuses["CVE-2024-45490"] == ("affected", "")
+    ids = {p["@id"] for s in document["statements"] for p in s["products"]}
+    assert any(item["index_digest"][7:] in i for i in ids)
+    for platform_digest in item["platforms"].values():
+        assert any(platform_digest[7:] in i for i in ids)
+
+
 def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) -> None:
     pub = key.with_suffix(".pub")
     work, out = tmp / "work", tmp / "out"
     with registry() as address:
         result = run_release(
             ["--registry", f"{address}/team", "--key", str(key), "--version", VERSION,
-             "--workspace", str(checkout), "--work-dir", str(work), "--output", str(out)],
+             "--workspace", str(checkout), "--work-dir", str(work), "--output", str(out),
+             "--advisories", str(ADVISORIES)],
         )  # fmt: skip
         print(result.stderr[-6000:])
         assert result.returncode == 0, result.stderr[-6000:]
@@ -208,9 +303,7 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
                     remote_digest(address, repository, platform_digest)
                     == platform_digest
                 )
-            assert {s["artifactType"] for s in item["signatures"]} >= {
-                "application/vnd.dev.sigstore.bundle.v0.3+json"
-            } or item["signatures"], item["signatures"]
+            check_referrers(address, repository, digest, item)
             ref = f"{address}/{repository}@{digest}"
             verify = ["--key", str(pub), "--insecure-ignore-tlog=true",
                       "--allow-insecure-registry"]  # fmt: skip
@@ -231,10 +324,16 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
             assert sbom["spdxVersion"] == "SPDX-2.3"
             assert sbom["packages"][0]["versionInfo"] == VERSION
             # The CycloneDX SBOM and the SLSA provenance, verified the same way.
-            for kind, path in (
+            # The rebuild attestation, and the VEX of the slim images (only).
+            assert ("vex" in item) == name.endswith("_slim"), sorted(item)
+            kinds = [
                 ("cyclonedx", item["cyclonedx"]),
                 ("slsaprovenance1", item["provenance"]),
-            ):
+                (rebuild.PREDICATE_TYPE, item["rebuild"]),
+            ]
+            if "vex" in item:
+                kinds.append(("openvex", item["vex"]))
+            for kind, path in kinds:
                 attested = cosign("verify-attestation", *verify, "--type", kind, ref)
                 assert attested.returncode == 0, attested.stderr
                 written = json.loads((out / path).read_text())
@@ -261,6 +360,26 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
                 key=lambda b: b["name"],
             )
             assert predicate["runDetails"]["builder"]["version"]["bazel"] == "7.7.1"
+            # What the second build was and every digest it matched.
+            rebuilt = json.loads((out / item["rebuild"]).read_text())
+            assert rebuilt["matched"] is True and rebuilt["image"] == name
+            assert [
+                (e["name"], e["first"], e["rebuild"]) for e in rebuilt["compared"]
+            ] == [
+                ("index", digest, digest),
+                *((p, d, d) for p, d in sorted(item["platforms"].items())),
+            ]
+            assert rebuilt["rebuild"]["builder"] == {
+                "id": provenance.BUILDER_ID,
+                "bazel": "7.7.1",
+                "buildRoot": predicate["runDetails"]["builder"]["version"]["buildRoot"],
+            }
+            assert rebuilt["source"] == {
+                "commit": manifest["revision"],
+                "version": VERSION,
+            }
+            if "vex" in item:
+                check_vex(json.loads((out / item["vex"]).read_text()), item, manifest)
 
         # Stamped: the version label and hello's build_info.json (/version).
         layout = work / "stamped" / "bazel-bin" / "images" / "hello"
@@ -298,26 +417,30 @@ def test_release_then_verify_from_outside(tmp: Path, checkout: Path, key: Path) 
             )
         # A tampered predicate (edited in the registry, its signature kept) fails
         # cosign's verification; the SBOM attestations beside it still verify.
-        assert (
-            tamper_provenance(address, "team/hello_debug", debug["index_digest"]) >= 1
-        )
-        debug_ref = f"{address}/team/hello_debug@{debug['index_digest']}"
-        tampered = cosign(
-            "verify-attestation", *verify, "--type", "slsaprovenance1", debug_ref
-        )
-        print(tampered.stderr)
-        assert tampered.returncode != 0, tampered.stdout
-        # Its signature no longer matches: cosign drops it and finds no other.
-        assert (
-            "none of the attestations matched the predicate type: slsaprovenance1"
-            in tampered.stderr
-        )
-        assert (
-            cosign(
-                "verify-attestation", *verify, "--type", "spdxjson", debug_ref
-            ).returncode
-            == 0
-        )
+        # (Each verified above, unedited.) The provenance of hello_debug, the
+        # rebuild attestation of items (a digest it did not match), the VEX of
+        # hello_slim (an affected statement turned not_affected).
+        for image, kind, predicate_type, edit in (
+            ("hello_debug", "slsaprovenance1", provenance.PREDICATE_TYPE,
+             edit_provenance),
+            ("items", rebuild.PREDICATE_TYPE, rebuild.PREDICATE_TYPE, edit_rebuild),
+            ("hello_slim", "openvex", OPENVEX, edit_vex),
+        ):  # fmt: skip
+            digest = images[image]["index_digest"]
+            assert (
+                tamper_attestation(
+                    address, f"team/{image}", digest, predicate_type, edit
+                )
+                == 1
+            )
+            ref = f"{address}/team/{image}@{digest}"
+            verify_fails_after_tamper(verify, ref, kind, predicate_type)
+            assert (
+                cosign(
+                    "verify-attestation", *verify, "--type", "spdxjson", ref
+                ).returncode
+                == 0
+            )
 
         # Re-point the version tag of hello at a digest nobody signed (its amd64
         # manifest): verifying the tag now fails, clearly.

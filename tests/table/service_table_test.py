@@ -80,7 +80,13 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
     assert listed["images"][-3:] == [
         {"name": "greet", "service": "greet", "variant": ""},
         {"name": "greet_debug", "service": "greet", "variant": "_debug"},
-        {"name": "greet_slim", "service": "greet", "variant": "_slim"},
+        {
+            "name": "greet_slim",
+            "service": "greet",
+            # The target of its py_slim reports, for the release's VEX.
+            "slim_report": "//images:greet_python3_slim_report",
+            "variant": "_slim",
+        },
     ]
     smoke = json.loads((built.bin_dir / "tests/smoke/greet_smoke.json").read_text())
     assert smoke == {

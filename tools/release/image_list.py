@@ -65,3 +65,20 @@ def select(listed: list[str], wanted: list[str]) -> list[str]:
             f"{', '.join(listed)} (images/services.bzl)"
         )
     return list(dict.fromkeys(wanted)) or listed
+
+
+def slim_reports(path: Path) -> dict[str, str]:
+    """{image: the target of its slim report} for the slim images in `path`."""
+    read(path)  # Checked as above.
+    document = json.loads(path.read_text(encoding="utf-8"))
+    reports = {}
+    for entry in document["images"]:
+        report = entry.get("slim_report")
+        if report is not None:
+            if not isinstance(report, str) or not report.startswith("//"):
+                raise ImageListError(
+                    f"{path}: {entry['name']}: slim_report {report!r} is not a "
+                    f"target; rebuild {TARGET}"
+                )
+            reports[entry["name"]] = report
+    return reports

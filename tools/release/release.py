@@ -2,7 +2,7 @@
 
     bazel run //tools/release -- --registry HOST[:PORT]/PREFIX --key cosign.key
         [--image NAME]... [--tag T]... [--output DIR] [--work-dir DIR]
-        [--workspace DIR] [--version V]
+        [--workspace DIR] [--version V] [--advisories ADVISORIES.json]
 
 Steps; the first failure stops the release (exit 1) with a message naming the step:
  0. preflight: cosign and crane present, the key opens with $COSIGN_PASSWORD, the
@@ -12,13 +12,17 @@ Steps; the first failure stops the release (exit 1) with a message naming the st
     user's bazel-bin and concurrent builds are left alone;
  2. a second build, from a copy of the checkout at another path, in another output
     base with no cache of outputs; every index and manifest digest must be equal,
-    else the image, platform, layer and first differing files are named;
+    else the image, platform, layer and first differing files are named, and
+    nothing is pushed or signed; rebuild.py writes what was compared;
  3. an SPDX 2.3 and a CycloneDX 1.6 SBOM per image (sbom.py), from what the image
-    ships and the locks, and its SLSA v1 provenance (provenance.py: source, build
-    type and command, builder, every pinned input it ships, the SBOMs);
+    ships and the locks, its SLSA v1 provenance (provenance.py: source, build
+    type and command, builder, every pinned input it ships, the SBOMs), its
+    rebuild attestation (rebuild.py) and, with --advisories, an OpenVEX document
+    per slim image (vex.py, from its py_slim reports);
  4. push by digest (nothing is tagged yet);
- 5. cosign sign of each index, and attestations: the SBOMs (spdxjson, cyclonedx)
-    and the provenance (slsaprovenance1);
+ 5. cosign sign of each index, and attestations: the SBOMs (spdxjson, cyclonedx),
+    the provenance (slsaprovenance1), the rebuild (rebuild.PREDICATE_TYPE) and
+    the VEX (openvex), attached as OCI 1.1 referrers;
  6. cosign verify and verify-attestation of each (the attested predicate must be
     the one written, about this digest);
  7. only then the tags (the version, and --tag), then release-manifest.json in
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -42,16 +47,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import compare
 import image_list
 import provenance
+import rebuild
 import sbom
+import vex
 from nested_bazel import NestedBazel, bazel_binary, copy_checkout, remove_tree
 from push import PushError, run_crane, single_entry_view, top_descriptor
 
@@ -69,8 +76,12 @@ class Built:
     layout: Path
 
 
+STARTED = time.monotonic()
+
+
 def step(number: int | str, text: str) -> None:
-    print(f"release: [{number}] {text}", file=sys.stderr, flush=True)
+    elapsed = time.monotonic() - STARTED
+    print(f"release: [{number}] {text} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -170,6 +181,12 @@ def stamp_env(values: dict[str, str]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Build:
+    layouts: dict[str, Path]  # image -> its OCI layout
+    reports: dict[str, list[Path]]  # slim image -> its py_slim reports
+
+
 def build(
     checkout: Path,
     work: Path,
@@ -177,11 +194,13 @@ def build(
     wanted: list[str],
     values: dict[str, str],
     disk_cache: bool,
-) -> dict[str, Path]:
-    """Build the images stamped in their own output base; {image: layout}.
+    reports: bool = False,
+) -> Build:
+    """Build the images stamped in their own output base.
 
     First the list of images the build writes (image_list.TARGET): `wanted`
-    must be in it, and no `wanted` means every image in it.
+    must be in it, and no `wanted` means every image in it. With `reports`,
+    the same build makes the slim images' py_slim reports (for the VEX).
     """
     links = work / name / "bazel-"
     rc = [f"build --symlink_prefix={links}"]
@@ -198,10 +217,27 @@ def build(
         try:
             listed = image_list.read(bin_dir.resolve() / image_list.PATH)
             images = image_list.select(listed, wanted)
+            slim = image_list.slim_reports(bin_dir.resolve() / image_list.PATH)
         except image_list.ImageListError as err:
             raise ReleaseError(f"the images of {checkout}: {err}") from None
-        stamped_build(nested, checkout, [f"//images:{image}" for image in images])
-    return {image: bin_dir.resolve() / "images" / image for image in images}
+        report_targets = {i: slim[i] for i in images if i in slim} if reports else {}
+        stamped_build(
+            nested,
+            checkout,
+            [f"//images:{image}" for image in images]
+            + sorted(set(report_targets.values())),
+        )
+    found = {}
+    for image, target in report_targets.items():
+        # py_slim_reports (tools/py_slim): NAME/ARCH.report.txt.
+        package, _, base = target.removeprefix("//").partition(":")
+        paths = sorted((bin_dir.resolve() / package / base).glob("*.report.txt"))
+        if not paths:
+            raise ReleaseError(f"{image}: {target} was built but no report found")
+        found[image] = paths
+    return Build(
+        {image: bin_dir.resolve() / "images" / image for image in images}, found
+    )
 
 
 def stamped_build(nested: NestedBazel, checkout: Path, targets: list[str]) -> None:
@@ -226,26 +262,85 @@ def cosign_run(cosign: str, step_text: str, args: list[str]) -> str:
     return result.stdout
 
 
-def referrers(crane: str, common: list[str], repository: str, digest: str) -> list:
-    """Signature and attestation manifests attached to digest (OCI referrers)."""
-    fallback = f"{repository}:{digest.replace(':', '-')}"
-    try:
-        text = run_crane(
-            crane, "reading referrers", repository, ["manifest", *common, fallback]
-        )
-    except PushError:
-        return []
-    index = json.loads(text)
-    return sorted(
-        (
-            {
-                "artifactType": m.get("artifactType", ""),
-                "reference": f"{repository}@{m['digest']}",
-            }
-            for m in index.get("manifests", [])
-        ),
-        key=lambda item: (item["artifactType"], item["reference"]),
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"  # cosign 3's
+
+
+def registry_json(
+    crane: str, common: list[str], repository: str, path: str, insecure: bool
+) -> tuple[Any, str]:
+    """GET /v2/NAME/PATH as JSON, and the answer's Content-Type; without
+    credentials first, else through crane (which has them) for manifests.
+    Raises PushError when neither finds it."""
+    host, _, name = repository.partition("/")
+    scheme = "http" if insecure else "https"
+    request = urllib.request.Request(
+        f"{scheme}://{host}/v2/{name}/{path}",
+        headers={"Accept": f"{INDEX_MEDIA_TYPE}, {MANIFEST_MEDIA_TYPE}"},
     )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response), response.headers.get("Content-Type", "")
+    except (OSError, ValueError):
+        kind, _, reference = path.partition("/")
+        if kind != "manifests":
+            raise PushError(f"GET {request.full_url} failed") from None
+    separator = "@" if reference.startswith("sha256:") else ":"
+    text = run_crane(
+        crane, "reading a manifest", repository,
+        ["manifest", *common, f"{repository}{separator}{reference}"],
+    )  # fmt: skip
+    return json.loads(text), ""
+
+
+def attached(
+    crane: str, common: list[str], repository: str, digest: str, insecure: bool
+) -> dict[str, Any]:
+    """The signature and attestation manifests attached to `digest` (OCI 1.1
+    referrers: cosign pushes each with `subject` = the index and an
+    `artifactType`), and how the registry lists them: "referrers-api" (GET
+    /v2/NAME/referrers/DIGEST), or, where it has none (404, as Debian's
+    docker-registry 2.8) or wants credentials, "referrers-tag": the tag
+    schema's index at the tag sha256-HEX, which cosign keeps up to date.
+    Each is read for its artifactType, subject and predicate type (cosign's
+    tag-schema index gives the config's media type as artifactType)."""
+    how, index = "referrers-api", None
+    try:
+        index, content_type = registry_json(
+            crane, common, repository, f"referrers/{digest}", insecure
+        )
+        if not content_type.startswith(INDEX_MEDIA_TYPE):
+            index = None
+    except PushError:
+        pass  # 404: no Referrers API; 401/403: crane has the credentials.
+    if index is None:
+        how = "referrers-tag"
+        try:
+            index, _ = registry_json(
+                crane, common, repository,
+                f"manifests/{digest.replace(':', '-')}", insecure,
+            )  # fmt: skip
+        except PushError:
+            index = {}
+    signatures = []
+    for entry in index.get("manifests", []):
+        manifest, _ = registry_json(
+            crane, common, repository, f"manifests/{entry['digest']}", insecure
+        )
+        signatures.append(
+            {
+                "artifactType": manifest.get("artifactType", ""),
+                "predicateType": (manifest.get("annotations") or {}).get(
+                    PREDICATE_ANNOTATION, ""
+                ),
+                "reference": f"{repository}@{entry['digest']}",
+                "subject": (manifest.get("subject") or {}).get("digest", ""),
+            }
+        )
+    signatures.sort(key=lambda s: (s["predicateType"], s["reference"]))
+    return {"signatures": signatures, "referrers": how}
 
 
 def version_tag(version: str) -> str:
@@ -267,6 +362,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="default: WORKSPACE/dist/VERSION")
     parser.add_argument("--work-dir", type=Path, help="output bases and the copy")
     parser.add_argument("--insecure", action="store_true", help="plain HTTP registry")
+    parser.add_argument(
+        "--advisories",
+        type=Path,
+        help="advisories JSON (vex.py): an OpenVEX document per slim image",
+    )
     return parser.parse_args(argv)
 
 
@@ -328,8 +428,21 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         file=sys.stderr,
     )
 
+    advisories = None
+    if args.advisories is not None:
+        try:
+            advisories = vex.read_advisories(resolve(args.advisories, invoked_from))
+        except vex.VexError as err:
+            raise ReleaseError(str(err)) from None
+    builder = provenance.Builder(bazel_version(), build_root_key(workspace))
+    source_commit = values["STABLE_GIT_REVISION"]
+
     step(1, "stamped build")
-    first = build(workspace, work, "stamped", args.image, values, disk_cache=True)
+    built = build(
+        workspace, work, "stamped", args.image, values, disk_cache=True,
+        reports=advisories is not None,
+    )  # fmt: skip
+    first = built.layouts
     images = list(first)
     print(f"release: images {', '.join(images)}", file=sys.stderr)
 
@@ -337,24 +450,14 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     copy = work / "reproduce" / "elsewhere" / "checkout"
     remove_tree(copy.parent)
     copy_checkout(workspace, copy)
-    second = build(copy, work, "reproduce", images, values, disk_cache=False)
-    mismatches = [
-        m
-        for image in images
-        for m in compare.compare_image(image, first[image], second[image])
-    ]
-    if mismatches:
-        raise ReleaseError(
-            "the two builds differ, so the release is not reproducible:\n  "
-            + "\n  ".join(m.message for m in mismatches)
-        )
+    second = build(copy, work, "reproduce", images, values, disk_cache=False).layouts
+    rebuilds = reproduce(images, first, second, builder, source_commit, version)
     remove_tree(copy.parent)
 
-    step(3, "SBOMs and provenance")
+    step(3, "SBOMs, provenance, rebuild attestations, VEX")
     output.mkdir(parents=True, exist_ok=True)
     sboms, cyclonedx, provenances = {}, {}, {}
-    source_commit = values["STABLE_GIT_REVISION"]
-    builder = provenance.Builder(bazel_version(), build_root_key(workspace))
+    written: dict[str, dict[str, Path]] = {image: {} for image in images}
     clean = tree_clean(workspace)
     for image in images:
         try:
@@ -404,6 +507,17 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
         (work / f"{image}.provenance-predicate.json").write_bytes(
             provenance.dumps(statement["predicate"])
         )
+        written[image]["rebuild"] = output / f"{image}.rebuild.json"
+        written[image]["rebuild"].write_bytes(rebuild.dumps(rebuilds[image]))
+        if advisories is not None and image in built.reports:
+            written[image]["vex"] = output / f"{image}.vex.json"
+            written[image]["vex"].write_bytes(
+                vex_document(
+                    image, f"{registry}/{image}", first[image],
+                    built.reports[image], document, advisories,
+                    values["STABLE_BUILD_TIME"],
+                )
+            )  # fmt: skip
 
     entries = {}
     try:
@@ -427,30 +541,36 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                 ["signing-config", "create", "--no-default-fulcio", "--no-default-rekor",
                  "--no-default-oidc", "--no-default-tsa", "--out", str(signing_config)],
             )  # fmt: skip
-        for image, (repository, digest) in entries.items():
+        sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
+
+        def sign_and_attest(image: str, repository: str, digest: str) -> None:
             ref = f"{repository}@{digest}"
-            sign = ["--key", str(key), "--signing-config", str(signing_config), "--yes"]
             cosign_run(cosign, f"signing {ref}", ["sign", *sign, *cosign_common, ref])
-            for kind, predicate in attestations(work, image, sboms, cyclonedx):
+            for kind, predicate in attestations(work, image, sboms, cyclonedx, written):
                 cosign_run(
                     cosign, f"attesting the {kind} of {image} on {ref}",
                     ["attest", *sign, *cosign_common, "--type", kind,
                      "--predicate", str(predicate), ref],
                 )  # fmt: skip
 
+        each_image(entries, sign_and_attest)
+
         step(6, "verify signatures and attestations")
         verify = ["--key", str(pub), "--insecure-ignore-tlog=true", *cosign_common]
-        for image, (repository, digest) in entries.items():
+
+        def check(image: str, repository: str, digest: str) -> None:
             ref = f"{repository}@{digest}"
             cosign_run(
                 cosign, f"verifying the signature of {ref}", ["verify", *verify, ref]
             )
-            for kind, predicate in attestations(work, image, sboms, cyclonedx):
+            for kind, predicate in attestations(work, image, sboms, cyclonedx, written):
                 out = cosign_run(
                     cosign, f"verifying the {kind} attestation of {ref}",
                     ["verify-attestation", *verify, "--type", kind, ref],
                 )  # fmt: skip
                 check_attestation(out, digest, json.loads(predicate.read_text()), ref)
+
+        each_image(entries, check)
 
         step(7, f"tag: {', '.join(tags)}")
         for image, (repository, digest) in entries.items():
@@ -492,7 +612,15 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
                 "provenance_sha256": hashlib.sha256(
                     provenances[image].read_bytes()
                 ).hexdigest(),
-                "signatures": referrers(crane, crane_common, repository, digest),
+                **{
+                    f"{kind}{suffix}": value
+                    for kind, path in written[image].items()
+                    for suffix, value in (
+                        ("", path.name),
+                        ("_sha256", hashlib.sha256(path.read_bytes()).hexdigest()),
+                    )
+                },
+                **attached(crane, crane_common, repository, digest, insecure),
             }
         )
     (output / "release-manifest.json").write_text(
@@ -508,15 +636,103 @@ def release(args: argparse.Namespace) -> dict[str, Any]:
     return manifest
 
 
+# Images signed and verified at once: each is its own repository, and cosign
+# mostly waits on the registry.
+PARALLEL_IMAGES = 4
+
+
+def each_image(
+    entries: dict[str, tuple[str, str]], work: Callable[[str, str, str], None]
+) -> None:
+    """work(image, repository, digest) for every image, PARALLEL_IMAGES at a
+    time. One image's commands stay in order: each cosign push rewrites that
+    image's referrers (the tag schema's index). The first error is raised,
+    after the others have finished."""
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_IMAGES) as pool:
+        futures = [pool.submit(work, image, *entry) for image, entry in entries.items()]
+        for future in futures:
+            future.result()
+
+
 def attestations(
-    work: Path, image: str, sboms: dict[str, Path], cyclonedx: dict[str, Path]
+    work: Path,
+    image: str,
+    sboms: dict[str, Path],
+    cyclonedx: dict[str, Path],
+    written: dict[str, dict[str, Path]],
 ) -> list[tuple[str, Path]]:
     """(cosign --type, predicate file) of each attestation of an image."""
-    return [
+    found = [
         ("spdxjson", sboms[image]),
         ("cyclonedx", cyclonedx[image]),
         ("slsaprovenance1", work / f"{image}.provenance-predicate.json"),
+        (rebuild.PREDICATE_TYPE, written[image]["rebuild"]),
     ]
+    if "vex" in written[image]:
+        found.append(("openvex", written[image]["vex"]))
+    return found
+
+
+def reproduce(
+    images: list[str],
+    first: dict[str, Path],
+    second: dict[str, Path],
+    builder: provenance.Builder,
+    source_commit: str,
+    version: str,
+) -> dict[str, dict[str, Any]]:
+    """The rebuild predicate of every image; ReleaseError, before anything is
+    pushed or signed, naming every image that differs, if one does."""
+    predicates, differences = {}, []
+    for image in images:
+        try:
+            predicates[image] = rebuild.predicate(
+                image=image,
+                first=first[image],
+                second=second[image],
+                builder=builder,
+                command=["./tools/bazel", "build", "--config=release",
+                         f"//images:{image}"],
+                source_commit=source_commit,
+                version=version,
+            )  # fmt: skip
+        except rebuild.RebuildError as err:
+            differences.append(str(err))
+    if differences:
+        raise ReleaseError(
+            "the two builds differ, so the release is not reproducible; nothing "
+            "was pushed, signed or tagged:\n  " + "\n  ".join(differences)
+        )
+    return predicates
+
+
+def vex_document(
+    image: str,
+    repository: str,
+    layout: Path,
+    reports: list[Path],
+    document: dict[str, Any],
+    advisories: list[vex.Advisory],
+    build_time: str,
+) -> bytes:
+    try:
+        return vex.dumps(
+            vex.document(
+                image=image,
+                repository=repository,
+                index_digest=top_descriptor(layout)["digest"],
+                manifests={
+                    platform.split("/")[1]: digest
+                    for platform, _, digest in sbom.platform_manifests(layout)
+                },
+                reports=[vex.read_report(p.read_text(), str(p)) for p in reports],
+                sbom=document,
+                advisories=advisories,
+                timestamp=build_time,
+            )
+        )
+    except vex.VexError as err:
+        raise ReleaseError(f"VEX of {image}: {err}") from None
 
 
 def bazel_version() -> str:

@@ -37,7 +37,8 @@ Paths are read with merged /usr (lib64/x is usr/lib64/x): images get the
 bin, lib, lib64 and sbin symlinks from their base. The tar (members sorted,
 modes from the packages, owners root, mtime 0) is meant for oci_layer(tars =
 [...]), which normalises it. The report lists every kept path with its size,
-package and reason. A module without its file, or a needed library that no
+package and reason, then every file and symlink of the packages left out
+(reason "left out"). A module without its file, or a needed library that no
 package has, is an error naming what needs it.
 
 The selection is this file; beside it are packages.py (the merged tree of
@@ -312,7 +313,13 @@ def write_tar(output: str, selection: Selection, extra: dict[str, bytes]) -> Non
                 tar.addfile(info, io.BytesIO(data))
 
 
-def report(selection: Selection, modules: ModuleList, extra: dict[str, bytes]) -> str:
+# The reason column of a path the packages hold and the image does not.
+LEFT_OUT = "left out"
+
+
+def report(
+    selection: Selection, modules: ModuleList, extra: dict[str, bytes], arch: str
+) -> str:
     entries = [selection.packages.entries[p] for p in sorted(selection.reasons)]
     files = [e for e in entries if e.kind == FILE]
     by_package: dict[str, int] = {}
@@ -324,6 +331,7 @@ def report(selection: Selection, modules: ModuleList, extra: dict[str, bytes]) -
             f"# {len(files)} files, {sum(e.size for e in files)} bytes, "
             f"from {len(by_package)} packages (+ {len(extra)} dpkg status files)"
         ),
+        f"# architecture {arch}, multiarch {selection.arch.triplet}",
         *(f"# {size:>10}  {package}" for package, size in sorted(by_package.items())),
         f"# built into the interpreter (no file): {', '.join(builtin)}",
         "# path\ttype\tsize\tpackage\treason",
@@ -337,6 +345,20 @@ def report(selection: Selection, modules: ModuleList, extra: dict[str, bytes]) -
         f"/{path}\tfile\t{len(data)}\t-\tdpkg status"
         for path, data in sorted(extra.items())
     ]
+    # What the packages hold and the image does not: the record a VEX statement
+    # (tools/release/vex.py) reads to say "vulnerable code not present".
+    left_out = [
+        e
+        for path, e in sorted(selection.packages.entries.items())
+        if path not in selection.reasons and e.kind != DIR
+    ]
+    lines.append(
+        f"# left out: {len(left_out)} files and symlinks of those packages "
+        f"({sum(e.size for e in left_out if e.kind == FILE)} bytes)"
+    )
+    for e in left_out:
+        what = f"{e.kind} -> {e.target}" if e.kind == SYMLINK else e.kind
+        lines.append(f"/{e.path}\t{what}\t{e.size}\t{e.package}\t{LEFT_OUT}")
     return "\n".join(lines) + "\n"
 
 
@@ -390,7 +412,9 @@ def main(argv: list[str]) -> None:
             _named(args.md5sums, "--md5sums"),
         )
         write_tar(args.output, selection, extra)
-    ocilib.write_file(args.report, report(selection, modules, extra).encode("utf-8"))
+    ocilib.write_file(
+        args.report, report(selection, modules, extra, args.arch).encode("utf-8")
+    )
 
 
 if __name__ == "__main__":

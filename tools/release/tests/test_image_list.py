@@ -86,3 +86,16 @@ def test_the_built_list_names_every_image_the_build_makes() -> None:
     )
     assert sorted(names) == layouts
     assert {"hello", "hello_debug", "hello_slim"} <= set(names)
+    # Each slim image names the target of its py_slim reports (slim.bzl).
+    reports = image_list.slim_reports(RUNFILES / image_list.PATH)
+    assert sorted(reports) == sorted(n for n in names if n.endswith("_slim"))
+    assert reports["hello_slim"] == "//images:hello_python3_slim_report"
+
+
+def test_a_slim_report_that_is_no_target_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "images_list.json"
+    path.write_text(
+        json.dumps({"images": [{"name": "a_slim", "slim_report": "a.txt"}]})
+    )
+    with pytest.raises(image_list.ImageListError, match="a_slim: slim_report 'a.txt'"):
+        image_list.slim_reports(path)

@@ -217,6 +217,21 @@ def test_keeps_what_is_needed_transitively(
     assert "module encodings.utf_8 (serving)" in report
     assert "dynamic loader of /usr/bin/python3.13 (PT_INTERP)" in report
     assert "built into the interpreter (no file): _io" in report
+    assert f"# architecture amd64, multiarch {TRIPLET}\n" in report
+    # What the packages hold and the image does not, each with its package.
+    left_out = {
+        line.split("\t")[0]: line.split("\t")[3]
+        for line in report.splitlines()
+        if line.endswith("\tleft out")
+    }
+    assert left_out == {
+        f"/{STDLIB}/site.py": "python3.13",
+        f"/{STDLIB}/email/__init__.py": "python3.13",
+        f"/{STDLIB}/lib-dynload/_bz2.cpython-313-{TRIPLET}.so": "python3.13",
+        f"/{LIB}/libunused.so.9": "libfoo1",
+        f"/{LIB}/libbz2.so.1.0": "libc6",
+    }
+    assert not set(left_out) & {"/" + name for name in members}
 
 
 def test_extension_modules_bring_their_libraries(
