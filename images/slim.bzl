@@ -33,14 +33,17 @@ _GROUPS = ["cc", "python3"]
 # As the python3 base (distroless.bzl).
 ENV = {"LANG": "C.UTF-8"}
 
-def python3_slim_bases(name, app, module, env, requests):
+def python3_slim_bases(name, app, module, env, requests, volumes = [], jobs = {}):
     """Declares NAME_ARCH for every architecture, and the layers behind it.
 
     Args:
         name: prefix of the targets, e.g. "hello_python3_slim".
-        app: the service's py_image_layers target (the probe runs the service from it).
+        app: the service's py_image_layers target and its other layers (the
+            probe runs the service from them).
         module: what `python -m` runs, e.g. "hello".
         env: the service image's environment (PYTHONPATH, ...), for the probe.
+        volumes: directories a deployment mounts writable (the probe's own).
+        jobs: name -> [module, args...] run before the service (py_slim's `jobs`).
         requests: "METHOD /PATH" requests the probe sends while recording the imports.
     """
     for arch in ARCHES:
@@ -48,10 +51,12 @@ def python3_slim_bases(name, app, module, env, requests):
         runtime = "{}_runtime_{}".format(name, arch)
         py_slim_runtime(
             name = runtime,
-            app = [app],
+            app = app,
             module = module,
             env = dict(ENV, **env),
             requests = requests,
+            volumes = volumes,
+            jobs = jobs,
             allowlist = PYTHON_SLIM_ALLOWLIST,
             excludes = PYTHON_SLIM_EXCLUDES,
             libraries = PYTHON_SLIM_LIBRARIES,
