@@ -143,7 +143,7 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         fail("{}: requests must be a non-empty list of request(...) rows".format(where))
     if type(routes) != "list" or [r for r in routes if type(r) != "string" or not r.startswith("/")]:
         fail("{}: routes must be a list of paths, e.g. [\"/\"]".format(where))
-    if type(layers) != "list" or [l for l in layers if type(l) != "string" or not (l.startswith("//") or l.startswith(":") or l.startswith("@"))]:
+    if type(layers) != "list" or [layer for layer in layers if type(layer) != "string" or not (layer.startswith("//") or layer.startswith(":") or layer.startswith("@"))]:
         fail("{}: layers must be a list of labels of oci_layer targets".format(where))
     _check_strings(where, "env", env)
     _check_strings(where, "deploy_env", deploy_env)

@@ -71,6 +71,8 @@ def service_config(service, variant):
                 for key, value in dict(service.run_env, **service.env).items()
             ],
             "labels": _labels(service),
+            # What a deployment gives it (a Secret's SECRET_KEY) is never in the image.
+            "unboundEnvVars": [{"key": key} for key in service.deploy_env],
         },
         "fileExistenceTests": [
             {
