@@ -38,8 +38,8 @@ def python3_slim_bases(name, app, module, env, requests, volumes = [], jobs = {}
 
     Args:
         name: prefix of the targets, e.g. "hello_python3_slim".
-        app: the service's py_image_layers target and its other layers (the
-            probe runs the service from them).
+        app: the service's py_image_layers target, or a list of it and its
+            other layers (the probe runs the service from them).
         module: what `python -m` runs, e.g. "hello".
         env: the service image's environment (PYTHONPATH, ...), for the probe.
         volumes: directories a deployment mounts writable (the probe's own).
@@ -51,7 +51,7 @@ def python3_slim_bases(name, app, module, env, requests, volumes = [], jobs = {}
         runtime = "{}_runtime_{}".format(name, arch)
         py_slim_runtime(
             name = runtime,
-            app = app,
+            app = [app] if type(app) == "string" else app,
             module = module,
             env = dict(ENV, **env),
             requests = requests,

@@ -29,8 +29,8 @@ def stdlib_pyc_layers(name, app, module, env, requests, volumes = [], jobs = {},
 
     Args:
         name: prefix of the targets, e.g. "hello_stdlib_pyc".
-        app: the service's py_image_layers target and its other layers (the
-            probe runs the service from them).
+        app: the service's py_image_layers target, or a list of it and its
+            other layers (the probe runs the service from them).
         module: what `python -m` runs, e.g. "hello".
         env: the service image's environment (PYTHONPATH, ...), for the probe.
         volumes: directories a deployment mounts writable (the probe's own).
@@ -42,7 +42,7 @@ def stdlib_pyc_layers(name, app, module, env, requests, volumes = [], jobs = {},
     for arch in ARCHES:
         py_startup_pyc(
             name = "{}_{}_tar".format(name, arch),
-            app = app,
+            app = [app] if type(app) == "string" else app,
             module = module,
             arch = arch,
             env = dict(ENV, **env),
