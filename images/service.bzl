@@ -2,7 +2,7 @@
 
 load("//platforms:platforms.bzl", "arch_select")
 load("//tools/abi_check:defs.bzl", "abi_check")
-load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_platform_image", "py_image_layers")
+load("//tools/oci:defs.bzl", "oci_image", "oci_image_index", "oci_layer", "oci_load", "oci_platform_image", "py_image_layers")
 load(":config.bzl", "ABI_CHECK_IGNORE", "ARCHES", "NONROOT", "PARTS_OF_IMAGES", "PYTHON", "PYTHON_SLIM_PROBE_REQUESTS")
 load(":service_table.bzl", "VARIANTS")
 load(":slim.bzl", "python3_slim_bases")
@@ -19,10 +19,14 @@ def probe_requests(service):
     Args:
         service: the service's entry in the table.
     Returns:
-        "METHOD /PATH" strings: its own requests, then what the library
+        "METHOD /PATH" strings (with "<TAB>CONTENT-TYPE<TAB>BODY" for a
+        request with a typed body): its own requests, then what the library
         answers for every service.
     """
-    return ["{} {}".format(r["method"], r["path"]) for r in service.requests] + PYTHON_SLIM_PROBE_REQUESTS
+    return [
+        "{} {}".format(r["method"], r["path"]) + ("" if r["content_type"] == None else "\t{}\t{}".format(r["content_type"], r["body"]))
+        for r in service.requests
+    ] + PYTHON_SLIM_PROBE_REQUESTS
 
 def _per_arch(base):
     return arch_select(
@@ -54,20 +58,33 @@ def service_images(service):
         "PORT": str(port),
     }
     env.update(service.run_env)
-    python3_slim_bases(
-        name = name + "_python3_slim",
-        app = ":" + name + "_layers",
+    env.update(service.env)
+
+    # The build-time run of the service: its code and its own layers, with
+    # what a deployment gives it (volumes, its deploy_env, its jobs first).
+    probe = dict(
+        app = [":" + name + "_layers"] + service.layers,
         module = module,
-        env = env,
+        env = dict(env, **service.deploy_env),
         requests = probe_requests(service),
+        volumes = service.volumes,
+        jobs = service.jobs,
     )
-    stdlib_pyc_layers(
-        name = name + "_stdlib_pyc",
-        app = ":" + name + "_layers",
-        module = module,
-        env = env,
-        requests = probe_requests(service),
-    )
+    python3_slim_bases(name = name + "_python3_slim", **probe)
+    stdlib_pyc_layers(name = name + "_stdlib_pyc", **probe)
+
+    # The mount point of each volume (the root is read-only), the image's
+    # user's alone, as distroless's /home/nonroot.
+    volumes = []
+    if service.volumes:
+        oci_layer(
+            name = name + "_volumes",
+            tags = PARTS_OF_IMAGES,
+            directories = service.volumes,
+            modes = {v: "0700" for v in service.volumes},
+            owners = {v: NONROOT for v in service.volumes},
+        )
+        volumes = [":" + name + "_volumes"]
     for variant, base in VARIANTS.items():
         image = name + variant
         stdlib_pyc = arch_select({arch: [":{}_stdlib_pyc_{}".format(name, arch)] for arch in ARCHES}) if variant in STDLIB_PYC_VARIANTS else []
@@ -75,7 +92,7 @@ def service_images(service):
             name = image + "_image_unchecked",
             tags = PARTS_OF_IMAGES,
             base = _per_arch(base.format(name = name)),
-            tars = stdlib_pyc + [":" + name + "_layers"],
+            tars = stdlib_pyc + [":" + name + "_layers"] + service.layers + volumes,
             # No shell: python runs the module directly.
             entrypoint = ["/usr/bin/" + PYTHON, "-m", module],
             env = env,

@@ -75,7 +75,7 @@ def request(method, path, status, json = None, headers = {}, body = None, conten
         "status": status,
     }
 
-def service(name, library, module, port, labels, requests, routes, stamp_labels = {}, app = None):
+def service(name, library, module, port, labels, requests, routes, stamp_labels = {}, app = None, layers = [], env = {}, deploy_env = {}, volumes = [], jobs = {}):
     """One entry of the table: a service and everything that is particular to it.
 
     Args:
@@ -103,6 +103,24 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
             arguments); `module` is then its package, and the images run
             `python -m wsgi_service` with WSGI_APP set to it. Without it, the
             images run `python -m MODULE`.
+        layers: oci_layer targets every image of the service adds on top of
+            its code, e.g. a Django project's collected static files
+            ("//services/notes:static_layer"); the probe runs with them.
+        env: variables of its images' environment, e.g. where a volume holds
+            its database ({"NOTES_DATABASE": "/data/notes.sqlite3"}).
+        deploy_env: what a deployment must give it and the image must not
+            carry (a Secret's SECRET_KEY, the site's ALLOWED_HOSTS), with
+            values for tests: the build-time probe and the smoke tests give
+            them. Never in the images.
+        volumes: directories a deployment mounts writable (the root is
+            read-only), e.g. ["/data"]: the probe gives it an empty one, the
+            smoke tests a fresh directory owned by the image's user.
+        jobs: commands of the images a deployment runs to their end before
+            the service serves (a Kubernetes Job), name -> [module, args...]
+            for `python -m`, e.g. {"migrate": ["notes", "migrate",
+            "--no-input"]}: the probe and the smoke tests run each first, on
+            the same volumes, and it must exit 0 (the slim image keeps what
+            it imports).
         stamp_labels: labels taken from the workspace status in stamped builds
             (--stamp), e.g. {"org.opencontainers.image.version": "{STABLE_VERSION}"};
             stamped images are also `created` at the commit time. Unstamped
@@ -125,6 +143,20 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         fail("{}: requests must be a non-empty list of request(...) rows".format(where))
     if type(routes) != "list" or [r for r in routes if type(r) != "string" or not r.startswith("/")]:
         fail("{}: routes must be a list of paths, e.g. [\"/\"]".format(where))
+    if type(layers) != "list" or [layer for layer in layers if type(layer) != "string" or not (layer.startswith("//") or layer.startswith(":") or layer.startswith("@"))]:
+        fail("{}: layers must be a list of labels of oci_layer targets".format(where))
+    _check_strings(where, "env", env)
+    _check_strings(where, "deploy_env", deploy_env)
+    for variable in deploy_env:
+        if variable in env:
+            fail("{}: {} is in both env and deploy_env; a deployment's own values are never in the image".format(where, variable))
+    if type(volumes) != "list" or [v for v in volumes if type(v) != "string" or not v.startswith("/") or v == "/" or v.endswith("/") or v.startswith("/app")]:
+        fail("{}: volumes must be a list of absolute directories outside /app, e.g. [\"/data\"]".format(where))
+    if type(jobs) != "dict" or [j for j, argv in jobs.items() if not _only(j, _NAME_CHARS) or type(argv) != "list" or not argv or [a for a in argv if type(a) != "string" or not a or [c for c in a.elems() if c in " \t\r\n"]]]:
+        fail("{}: jobs must be a dict of name -> [module, args...] without spaces, e.g. {{\"migrate\": [\"{}\", \"migrate\"]}}".format(where, module))
+    for job, argv in jobs.items():
+        if not _only(argv[0], _MODULE_CHARS + "_"):
+            fail("{}: job {}: {} is not a module to run with python -m".format(where, repr(job), repr(argv[0])))
     if app != None:
         target, sep, attribute = app.partition(":") if type(app) == "string" else ("", "", "")
         names = attribute.removesuffix("()").split(".")
@@ -142,6 +174,11 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         requests = requests,
         routes = routes,
         app = app,
+        layers = layers,
+        env = env,
+        deploy_env = deploy_env,
+        volumes = volumes,
+        jobs = jobs,
         # What `python -m` runs in the images, and what it is told.
         run_module = "wsgi_service" if app else module,
         run_env = {"WSGI_APP": app} if app else {},

@@ -35,14 +35,17 @@ _GROUPS = ["cc", "python3"]
 # As the python3 base (distroless.bzl).
 ENV = {"LANG": "C.UTF-8"}
 
-def python3_slim_bases(name, app, module, env, requests):
+def python3_slim_bases(name, app, module, env, requests, volumes = [], jobs = {}):
     """Declares NAME_ARCH for every architecture, the layers behind it and NAME_report.
 
     Args:
         name: prefix of the targets, e.g. "hello_python3_slim".
-        app: the service's py_image_layers target (the probe runs the service from it).
+        app: the service's py_image_layers target, or a list of it and its
+            other layers (the probe runs the service from them).
         module: what `python -m` runs, e.g. "hello".
         env: the service image's environment (PYTHONPATH, ...), for the probe.
+        volumes: directories a deployment mounts writable (the probe's own).
+        jobs: name -> [module, args...] run before the service (py_slim's `jobs`).
         requests: "METHOD /PATH" requests the probe sends while recording the imports.
     """
     for arch in ARCHES:
@@ -51,10 +54,12 @@ def python3_slim_bases(name, app, module, env, requests):
         py_slim_runtime(
             name = runtime,
             tags = PARTS_OF_IMAGES,
-            app = [app],
+            app = [app] if type(app) == "string" else app,
             module = module,
             env = dict(ENV, **env),
             requests = requests,
+            volumes = volumes,
+            jobs = jobs,
             allowlist = PYTHON_SLIM_ALLOWLIST,
             excludes = PYTHON_SLIM_EXCLUDES,
             libraries = PYTHON_SLIM_LIBRARIES,

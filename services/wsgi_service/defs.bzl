@@ -22,7 +22,7 @@ load("@bazel_skylib//rules:write_file.bzl", "write_file")
 load("@rules_python//python:defs.bzl", "py_binary", "py_library")
 load("//tools/stamping:defs.bzl", "stamp_json")
 
-def py_wsgi_service(name, deps = [], app = None, data = []):
+def py_wsgi_service(name, deps = [], app = None, data = [], binary_data = []):
     """NAME_lib, NAME and build_info for the service package src/NAME/.
 
     Args:
@@ -34,6 +34,9 @@ def py_wsgi_service(name, deps = [], app = None, data = []):
             on it. Without it, NAME runs src/NAME/__main__.py.
         data: files the app reads at run time (templates, static files),
             shipped beside its code.
+        binary_data: files only the py_binary NAME (`bazel run`) takes,
+            which the images ship in layers of their own (a Django project's
+            collected static files: //tools/django:defs.bzl).
     """
     py_library(
         name = name + "_lib",
@@ -59,6 +62,7 @@ def py_wsgi_service(name, deps = [], app = None, data = []):
         name = name,
         srcs = [main],
         main = main,
+        data = binary_data,
         deps = [":" + name + "_lib"],
     )
 

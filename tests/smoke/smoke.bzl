@@ -16,7 +16,8 @@ def smoke_tests(service):
 
     The test reads what to ask the service, and what it must answer, from
     NAME_smoke.json: the service's entry in the table (module, port, routes,
-    requests), written here. NAME_smoke_test.py, if there is one, holds what
+    requests, and what a deployment gives it: deploy_env, volumes, jobs),
+    written here. NAME_smoke_test.py, if there is one, holds what
     only that service's answers need checked beyond the table (items: the
     details of pydantic's 422); it runs after smoke_test.py, on a container
     of its own.
@@ -31,10 +32,13 @@ def smoke_tests(service):
         content = [json.encode_indent(
             {
                 "app": service.app,
+                "deploy_env": service.deploy_env,
+                "jobs": service.jobs,
                 "module": service.module,
                 "port": service.port,
                 "requests": service.requests,
                 "routes": service.routes,
+                "volumes": service.volumes,
             },
             indent = "  ",
         ), ""],

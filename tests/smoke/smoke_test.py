@@ -6,7 +6,12 @@ root, no capabilities, user 65532, its own network namespace. From inside that
 namespace, the service is sent the requests its entry in the table
 (images/services.bzl) lists, and must give the answers listed there (SERVICE,
 a $(rootpath) of the JSON smoke.bzl writes: module, port, routes, requests);
-then the endpoints every service on the library has are called, the access
+A service with `volumes` gets a fresh host directory for each, owned by the
+image's user and mounted writable (its database's), and its `deploy_env`
+(what a deployment's Secret gives it); its `jobs` (a migration) run first,
+each in a container of its own on the same volumes, and must exit 0, as a
+Kubernetes Job before the Deployment. Then the endpoints every service on
+the library has are called, the access
 log is checked against the requests made, and SIGTERM must end the service
 cleanly within its grace period.
 
@@ -145,6 +150,8 @@ def service() -> Iterator[Service]:
     image_ref = ref(PLATFORM)
     image = read_image_config(layout.resolve(), image_ref)
     env = {
+        # What a deployment gives it (a Secret's values, for tests).
+        **SERVICE["deploy_env"],
         # Its own network namespace: listening everywhere reaches only it.
         "HOST": "0.0.0.0",
         "PORT": str(PORT),
@@ -152,9 +159,13 @@ def service() -> Iterator[Service]:
     }
     work = Path(tempfile.mkdtemp(prefix="smoke-", dir=os.environ.get("TEST_TMPDIR")))
     try:
+        volumes = make_volumes(work / "volumes")
         with emulation_or_skip(image["architecture"]):
             bundle = unpack(layout, image_ref, work / "bundle")
-            with Container(bundle, env=env, name=f"smoke-{PLATFORM}") as container:
+            run_jobs(bundle, image, env, volumes)
+            with Container(
+                bundle, env=env, name=f"smoke-{PLATFORM}", volumes=volumes
+            ) as container:
                 container.start()
                 container.wait_http(
                     "/readyz", timeout=READY_TIMEOUT, request_timeout=REQUEST_TIMEOUT
@@ -162,6 +173,35 @@ def service() -> Iterator[Service]:
                 yield Service(container, image)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def make_volumes(where: Path) -> dict[str, Path]:
+    """A fresh directory for each volume of the entry, owned by the image's user."""
+    volumes = {}
+    for number, volume in enumerate(SERVICE["volumes"]):
+        host = where / str(number)
+        host.mkdir(parents=True, mode=0o700)
+        os.chown(host, NONROOT, NONROOT)
+        volumes[volume] = host
+    return volumes
+
+
+def run_jobs(
+    bundle: Path, image: dict[str, Any], env: dict[str, str], volumes: dict[str, Path]
+) -> None:
+    """Each job of the entry to its end, hardened like the service, on its volumes."""
+    python = image["config"]["Entrypoint"][0]
+    for name, argv in SERVICE["jobs"].items():
+        with Container(
+            bundle,
+            argv=[python, "-m", *argv],
+            env=env,
+            remove_bundle=False,
+            name=f"job-{name}-{PLATFORM}",
+            volumes=volumes,
+        ) as job:
+            result = job.run(READY_TIMEOUT)
+        assert result.returncode == 0, f"job {name} ({argv}): {result}"
 
 
 def json_reply(service: Service, reply: Reply, status: int) -> Any:

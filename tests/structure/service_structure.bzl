@@ -33,10 +33,15 @@ def service_config(service, variant):
     load_app = "import {}.__main__".format(service.module)
     if service.app:
         load_app = "from wsgi_service import loader; loader.load_app({})".format(repr(service.app))
+
+    # What a deployment gives the service (its deploy_env): loading the app
+    # may need it (a Django project's settings).
+    deploy_env = [{"key": key, "value": value} for key, value in service.deploy_env.items()]
     commands = [{
         "name": "the service imports every module it needs",
         "command": PYTHON,
         "args": ["-c", "{}; import waitress.server; print('ok')".format(load_app)],
+        "envVars": deploy_env,
         "expectedOutput": ["^ok$"],
         "excludedError": ["."],
     }]
@@ -52,6 +57,7 @@ def service_config(service, variant):
             "name": "every module the service imports, including the lazy ones",
             "command": PYTHON,
             "args": ["-c", "{}; import waitress.server, traceback, tempfile, logging; print('ok')".format(load_app)],
+            "envVars": deploy_env,
             "expectedOutput": ["^ok$"],
             "excludedError": ["."],
         })
@@ -62,9 +68,11 @@ def service_config(service, variant):
             "exposedPorts": ["{}/tcp".format(service.port)],
             "envVars": [{"key": "PORT", "value": str(service.port)}] + [
                 {"key": key, "value": value}
-                for key, value in service.run_env.items()
+                for key, value in dict(service.run_env, **service.env).items()
             ],
             "labels": _labels(service),
+            # What a deployment gives it (a Secret's SECRET_KEY) is never in the image.
+            "unboundEnvVars": [{"key": key} for key in service.deploy_env],
         },
         "fileExistenceTests": [
             {
@@ -82,6 +90,17 @@ def service_config(service, variant):
                 "permissions": "-rw-r--r--",
             },
             {"name": "no tests in the image", "path": package + "/tests", "shouldExist": False},
+        ] + [
+            # The mount point of each volume, the image's user's alone.
+            {
+                "name": "volume " + volume,
+                "path": volume,
+                "shouldExist": True,
+                "permissions": "drwx------",
+                "uid": 65532,
+                "gid": 65532,
+            }
+            for volume in service.volumes
         ],
         "commandTests": commands,
     }

@@ -91,6 +91,10 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
     smoke = json.loads((built.bin_dir / "tests/smoke/greet_smoke.json").read_text())
     assert smoke == {
         "app": None,
+        # Nothing a deployment must give it: no volume, no secret, no job.
+        "deploy_env": {},
+        "jobs": {},
+        "volumes": [],
         "module": "hello",
         "port": 8081,
         "routes": ["/hi"],
@@ -140,6 +144,26 @@ def test_one_entry_is_all_a_service_needs(bazel: NestedBazel, table: str) -> Non
         ('"/hi", 200', '"hi", 200', 'request("GET", "hi"): path must start with /'),
         ('"/hi", 200', '"/hi", 900', "status must be an HTTP status code (100-599)"),
         ("requests = [request", "requests = [] and [request", "requests must be a"),
+        (
+            "port = 8081",
+            'port = 8081, volumes = ["/app/data"]',
+            "volumes must be a list of absolute directories outside /app",
+        ),
+        (
+            "port = 8081",
+            'port = 8081, jobs = {"migrate": ["hello", "migrate now"]}',
+            "jobs must be a dict of name -> [module, args...] without spaces",
+        ),
+        (
+            "port = 8081",
+            'port = 8081, jobs = {"migrate": ["not-a-module"]}',
+            'job "migrate": "not-a-module" is not a module',
+        ),
+        (
+            "port = 8081",
+            'port = 8081, env = {"KEY": "a"}, deploy_env = {"KEY": "b"}',
+            "KEY is in both env and deploy_env",
+        ),
     ],
 )
 def test_a_broken_entry_is_named(

@@ -302,6 +302,65 @@ def check_shelf(world: World, command: str) -> None:
     ok("ctrl-c stopped it cleanly, exit status 0")
 
 
+def check_export(world: World, command: str) -> None:
+    """`export NAME=VALUE ...`: what the user's shell keeps for the next commands."""
+    result = run_ok(world, command + " && env -0")
+    exported = dict(
+        item.split("=", 1) for item in result.stdout.split("\0") if "=" in item
+    )
+    names = re.findall(r"\b([A-Z_]+)=", command)
+    expect(names and all(exported.get(n) for n in names), f"{names} not exported")
+    world.env.update({name: exported[name] for name in names})
+    ok(f"exported {', '.join(names)} for the next commands")
+
+
+def check_notes_migrate(world: World, command: str) -> None:
+    """notes' manage.py migrates its database (NOTES_DATABASE, default under /tmp)."""
+    result = run_ok(world, command)
+    expect(
+        "Applying board.0001_initial... OK" in result.stdout
+        or "No migrations to apply." in result.stdout,
+        f"migrate did not say what it did:\n{tail(result.stdout)}",
+    )
+    ok(tail(result.stdout, 1).strip())
+
+
+def check_notes(world: World, command: str) -> None:
+    """notes (a Django project) serves on $PORT from the migrated database: a
+    note is stored (201) and read back, the template renders it, WhiteNoise
+    serves the collected stylesheet, the admin's login page renders, and
+    /metrics labels requests with Django's route; Ctrl-C drains it, exit 0."""
+    port = int(re.match(r"PORT=(\d+) ", command).group(1))  # type: ignore[union-attr]
+    served = Served(world, command, world.scratch / f"served-{port}.log")
+    base = f"http://127.0.0.1:{port}"
+    text = f"from the README check {os.getpid()}"
+    try:
+        served.get(f"{base}/readyz")
+        status, body = post_json(f"{base}/api/notes", {"text": text})
+        expect(status == 201, f"POST /api/notes answered {status}: {body[:300]!r}")
+        note = json.loads(body)
+        status, body = served.get(f"{base}/api/notes/{note['id']}")
+        expect(status == 200 and json.loads(body) == note, f"GET /api/notes/{note['id']}: {status} {body[:300]!r}")  # fmt: skip
+        ok(f"POST /api/notes: 201 {note}, read back from the database")
+        status, body = served.get(f"{base}/")
+        expect(status == 200 and f"<li>{text}</li>".encode() in body, f"GET /: {status} {body[:300]!r}")  # fmt: skip
+        ok("GET / renders the note with the Django template")
+        status, body = served.get(f"{base}/static/board/style.css")
+        expect(status == 200 and b"font-family" in body, f"GET /static/board/style.css: {status}")  # fmt: skip
+        status, body = served.get(f"{base}/admin/login/")
+        expect(status == 200 and b"Django" in body, f"GET /admin/login/: {status}")
+        ok("WhiteNoise serves the collected stylesheet; the admin renders")
+        status, body = served.get(f"{base}/metrics")
+        line = 'http_requests_total{route="/api/notes/<int:note_id>",status="200"} 1.0'
+        expect(status == 200 and line in body.decode(), f"/metrics lacks {line}")
+        ok("/metrics counts the request under Django's route")
+        status = served.stop("ctrl-c")
+    finally:
+        served.kill()
+    expect(status == 0, f"exit status {status} after Ctrl-C (expected 0)")
+    ok("ctrl-c stopped it cleanly, exit status 0")
+
+
 def post_json(url: str, body: object) -> tuple[int, bytes]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method="POST",
@@ -423,6 +482,9 @@ COMMANDS: list[tuple[str, Callable[[World, str], None]]] = [
     (r"^PORT=\d+ \./tools/bazel run //services/hello\b", check_service),
     (r"^PORT=\d+ \./tools/bazel run //services/items\b", check_items),
     (r"^PORT=\d+ \./tools/bazel run //services/shelf\b", check_shelf),
+    (r"^export SECRET_KEY=", check_export),
+    (r"^\./tools/bazel run //services/notes:manage -- migrate\b", check_notes_migrate),
+    (r"^PORT=\d+ \./tools/bazel run //services/notes\s", check_notes),
     (r"^\./tools/bazel run //images:hello_load\s*$", check_load),
     (r"^podman run --rm --read-only -p \d+:8080 hello:latest\b", check_podman_run),
     (r"^\./tools/bazel build //images:hello_load --output_groups=tarball", check_tarball_build),  # fmt: skip

@@ -53,7 +53,8 @@ class Container:
             ...
 
     `argv` replaces the image's Entrypoint+Cmd, `env` is added to (and
-    overrides) the image's Env, `port` is where exec_http connects (default:
+    overrides) the image's Env, `volumes` (container directory -> host
+    directory) are mounted writable, `port` is where exec_http connects (default:
     the PORT the process gets, else the image's lowest exposed TCP port).
     Leaving the block kills and deletes the container, ends its network
     namespace, removes its state and, unless remove_bundle=False, the bundle.
@@ -68,10 +69,12 @@ class Container:
         port: int | None = None,
         remove_bundle: bool = True,
         name: str = "test",
+        volumes: Mapping[str, Path] | None = None,
     ) -> None:
         self.bundle = Path(bundle)
         self.argv = list(argv) if argv is not None else None
         self.env = dict(env or {})
+        self.volumes = {d: str(Path(h).resolve()) for d, h in (volumes or {}).items()}
         self.image = ImageConfig.of_bundle(self.bundle)
         self.remove_bundle = remove_bundle
         self.id = f"{name}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -102,6 +105,7 @@ class Container:
                 env=self.env,
                 netns=self._netns.path,
                 hostname=self.id[:63],
+                volumes=self.volumes,
             )
             (self._state_dir / "config.json").write_text(json.dumps(spec, indent=2))
         except BaseException:

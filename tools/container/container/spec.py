@@ -136,8 +136,13 @@ def runtime_spec(
     gid: int,
     netns: str,
     hostname: str,
+    volumes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The OCI runtime config (config.json) of a hardened container.
+
+    `volumes` (container directory -> host directory) are bind-mounted
+    writable, nosuid, nodev and noexec, as a deployment mounts a volume
+    on a read-only root.
 
     Read-only root, tmpfs /tmp (1777, noexec), no capabilities, no_new_privs,
     the given user, the network namespace at `netns`, fresh pid, ipc, uts,
@@ -169,6 +174,15 @@ def runtime_spec(
                 "options": options.split(","),
             }
             for destination, kind, source, options in MOUNTS
+        ]
+        + [
+            {
+                "destination": destination,
+                "type": "bind",
+                "source": source,
+                "options": ["rbind", "rw", "nosuid", "nodev", "noexec"],
+            }
+            for destination, source in sorted((volumes or {}).items())
         ],
         "linux": {
             "namespaces": [
@@ -193,6 +207,7 @@ def bundle_spec(
     env: Mapping[str, str] | None,
     netns: str,
     hostname: str,
+    volumes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """runtime_spec for an unpacked bundle: its image config and its /etc/passwd."""
     bundle = Path(bundle).resolve()
@@ -209,6 +224,7 @@ def bundle_spec(
         gid=gid,
         netns=netns,
         hostname=hostname,
+        volumes=volumes,
     )
 
 

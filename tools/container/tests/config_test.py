@@ -304,3 +304,19 @@ def test_read_image_config_follows_the_ref(tmp_path: Path) -> None:
         read_image_config(tmp_path, "latest")
     with pytest.raises(ContainerError, match="0 manifests named 'nope'"):
         read_image_config(tmp_path, "nope")
+
+
+# Volumes -------------------------------------------------------------------------
+
+
+def test_a_volume_is_a_writable_bind_mount_that_runs_nothing() -> None:
+    mounts = spec(volumes={"/data": "/srv/volume"})["mounts"]
+    assert mounts[-1] == {
+        "destination": "/data",
+        "type": "bind",
+        "source": "/srv/volume",
+        "options": ["rbind", "rw", "nosuid", "nodev", "noexec"],
+    }
+    # Without volumes, the mounts are the hardened defaults alone.
+    assert spec()["mounts"] == mounts[:-1]
+    assert spec()["root"] == {"path": "/bundle/rootfs", "readonly": True}

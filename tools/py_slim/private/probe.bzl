@@ -44,6 +44,8 @@ def run_probe(ctx, excludes = [], sources = False, arch = None):
     args.add_all(layers, before_each = "--layer")
     args.add_all(["{}={}".format(k, v) for k, v in sorted(ctx.attr.env.items())], before_each = "--env")
     args.add_all(ctx.attr.requests, before_each = "--request")
+    args.add_all(ctx.attr.volumes, before_each = "--volume")
+    args.add_all(["{}={}".format(name, " ".join(argv)) for name, argv in ctx.attr.jobs.items()], before_each = "--job")
     args.add_all(ctx.attr.allowlist, before_each = "--allow")
     args.add_all(excludes, before_each = "--exclude")
     ctx.actions.run(
@@ -82,7 +84,9 @@ PROBE_ATTRS = {
     ),
     "module": attr.string(mandatory = True, doc = "What `python -m` runs, e.g. \"hello\"."),
     "env": attr.string_dict(doc = "The image's environment, e.g. PYTHONPATH; HOST and PORT are set by the probe."),
-    "requests": attr.string_list(default = ["GET /"], doc = "\"METHOD /PATH\" requests the probe sends; a 5xx answer fails the build."),
+    "requests": attr.string_list(default = ["GET /"], doc = "\"METHOD /PATH\" requests the probe sends (or \"METHOD /PATH<TAB>CONTENT-TYPE<TAB>BODY\"); a 5xx answer fails the build."),
+    "volumes": attr.string_list(doc = "Directories a deployment mounts writable (e.g. \"/data\"): the probe makes each an empty directory of its own, and env values below one point there."),
+    "jobs": attr.string_list_dict(doc = "Name -> [module, args...]: `python -m MODULE ARGS` run to its end (exit 0) before the service, on the same volumes, as a deployment's Job (e.g. {\"migrate\": [\"notes\", \"migrate\", \"--no-input\"]}); its imports are kept too."),
     "allowlist": attr.string_list(doc = "Modules kept although serving the requests does not import them (rare paths)."),
     "python": attr.string(default = "/usr/bin/python3.13", doc = "The interpreter: the probe runs it on the build machine (the image's Python version); py_slim_runtime keeps it from the packages."),
     "stdlib": attr.string(default = "usr/lib/python3.13", doc = "The standard library directory (what is precompiled)."),

@@ -35,6 +35,15 @@ code, from the layers; path is its image path); reason is "serving" or
 "allowlist". A module found anywhere else (say the build machine's
 dist-packages) is an error: the image would not have it.
 
+--volume PATH is a directory of the image a deployment mounts writable (a
+database's): the probe gives the service an empty one below the temporary
+root, and --env values naming a path below it are moved there too. --job
+"NAME=MODULE ARG..." runs `python -m MODULE ARG...` to its end before the
+service starts, as a deployment runs a Job of the image (a database
+migration), on the same volumes: it must exit 0, and what it imports is
+recorded too (reason "job:NAME"). A --request may carry a body:
+"METHOD /PATH<TAB>CONTENT-TYPE<TAB>BODY".
+
 --startup-output writes the modules the service had imported when it
 started listening, before the first request (SIGUSR1 asks the wrapper for
 them), less those a bare interpreter imports by itself: one module a line,
@@ -65,7 +74,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilib
 import ocireader
 
-# Runs in the interpreter under test, with sys.argv = [OUT, MODULE, ALLOW, EXCLUDE].
+# Runs in the interpreter under test, with sys.argv = [OUT, MODULE, ALLOW,
+# EXCLUDE, ARG...]; the ARGs are what the module is given (a job's).
 # Only sys, runpy and the built-in _signal: whatever it imported would be
 # recorded as the service's. SIGUSR1, which the probe sends once the service
 # listens and before the first request, writes what start-up imported.
@@ -91,7 +101,9 @@ class Excluded:
 
 sys.meta_path.insert(0, Excluded)
 del sys.path[0]  # The working directory, which -c puts first.
-del sys.argv[1:]  # The service sees what `python -m MODULE` gives it: no arguments.
+args = sys.argv[5:]
+del sys.argv[1:]  # The module sees what `python -m MODULE ARG...` gives it.
+sys.argv.extend(args)
 status = 0
 try:
     runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -166,9 +178,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def service_env(env: dict[str, str], root: Path, port: int) -> dict[str, str]:
-    """The image's environment, with its paths below `root` and the probe's address."""
+def service_env(
+    env: dict[str, str], root: Path, port: int, volumes: list[str] = ()
+) -> dict[str, str]:
+    """The image's environment, with its paths below `root` and the probe's address.
+
+    PYTHONPATH's entries, and a value naming a path below one of `volumes`
+    (a directory the probe makes below `root`), are moved below `root`."""
     result = dict(env)
+    for name, value in env.items():
+        if any(value == v or value.startswith(v.rstrip("/") + "/") for v in volumes):
+            result[name] = str(root) + value
     if "PYTHONPATH" in result:
         entries = result["PYTHONPATH"].split(":")
         result["PYTHONPATH"] = ":".join(
@@ -180,13 +200,54 @@ def service_env(env: dict[str, str], root: Path, port: int) -> dict[str, str]:
     return result
 
 
-def parse_request(text: str) -> tuple[str, str]:
-    method, _, path = text.strip().partition(" ")
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    content_type: str | None = None
+    body: bytes | None = None
+
+
+def parse_request(text: str) -> Request:
+    line, tab, rest = text.partition("\t")
+    method, _, path = line.strip().partition(" ")
+    content_type, tab2, body = rest.partition("\t")
     if not method.isalpha() or not path.startswith("/") or " " in path:
         raise ocilib.OciError(
             f"--request {text!r}: expected METHOD /PATH, e.g. 'GET /healthz'"
         )
-    return method.upper(), path
+    if tab and (not tab2 or not content_type):
+        raise ocilib.OciError(
+            f"--request {text!r}: a body needs METHOD /PATH<TAB>CONTENT-TYPE<TAB>BODY"
+        )
+    if not tab:
+        return Request(method.upper(), path)
+    return Request(method.upper(), path, content_type, body.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    module: str
+    args: list[str]
+
+
+def parse_job(text: str) -> Job:
+    name, sep, command = text.partition("=")
+    module, *args = command.split() or [""]
+    if not sep or not name or not all(p.isidentifier() for p in module.split(".")):
+        raise ocilib.OciError(
+            f"--job {text!r}: expected NAME=MODULE ARG..., e.g. 'migrate=notes migrate'"
+        )
+    return Job(name, module, args)
+
+
+def parse_volume(text: str) -> str:
+    if not text.startswith("/") or text == "/" or ".." in text.split("/"):
+        raise ocilib.OciError(
+            f"--volume {text!r}: expected an absolute path, e.g. /data"
+        )
+    return text.rstrip("/")
 
 
 class Service:
@@ -263,10 +324,13 @@ class Service:
             self._stderr.close()
 
 
-def send_request(port: int, method: str, path: str) -> int:
+def send_request(port: int, request: Request) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    headers = (
+        {} if request.content_type is None else {"Content-Type": request.content_type}
+    )
     try:
-        connection.request(method, path)
+        connection.request(request.method, request.path, request.body, headers)
         response = connection.getresponse()
         response.read()
         return response.status
@@ -287,12 +351,13 @@ def send_malformed_request(port: int) -> str:
     return answer.partition(b"\r\n")[0].decode("latin-1") or "(connection closed)"
 
 
-def exercise(service: Service, port: int, requests: list[tuple[str, str]]) -> list[str]:
+def exercise(service: Service, port: int, requests: list[Request]) -> list[str]:
     """Send every request; returns report lines. A 5xx or a failure is an error."""
     lines = []
-    for method, path in requests:
+    for request in requests:
+        method, path = request.method, request.path
         try:
-            status = send_request(port, method, path)
+            status = send_request(port, request)
         except (OSError, http.client.HTTPException) as e:
             raise ocilib.OciError(
                 f"{method} {path} failed: {e}\n{service.output()}"
@@ -382,11 +447,16 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
     root = tmp / "root"
     root.mkdir()
     unpack_layers(args.layer, root)
+    volumes = [parse_volume(v) for v in args.volume]
+    for volume in volumes:
+        (root / volume.lstrip("/")).mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = service_env(
-        dict(ocilib.split_key_value(e, "--env") for e in args.env), root, port
+        dict(ocilib.split_key_value(e, "--env") for e in args.env), root, port, volumes
     )
     requests = [parse_request(r) for r in args.request]
+    jobs = [parse_job(j) for j in args.job]
+    job_modules = [run_job(args, job, env, root, tmp) for job in jobs]
     argv = [args.python, "-c", _WRAPPER, str(tmp / "modules"), args.module]
     argv += [",".join(args.allow), ",".join(args.exclude)]
     service = Service(argv, env, root, tmp)
@@ -402,6 +472,13 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
             + service.output()
         )
     stdlib, multiarch, modules = read_wrapper_output(tmp / "modules", root)
+    seen = {m.name for m in modules}
+    for job, recorded in zip(jobs, job_modules):
+        for m in recorded:
+            if m.name not in seen:
+                seen.add(m.name)
+                modules.append(Module(m.name, m.kind, m.path, f"job:{job.name}"))
+    modules.sort(key=lambda m: m.name)
     for m in modules:
         if m.name in args.exclude or m.name.split(".")[0] in args.exclude:
             raise ocilib.OciError(
@@ -414,6 +491,29 @@ def probe(args: argparse.Namespace, tmp: Path) -> tuple[str, str, list[Module]]:
     )
     text = format_output(stdlib, multiarch, notes, modules)
     return text, multiarch, modules, startup
+
+
+def run_job(
+    args: argparse.Namespace, job: Job, env: dict[str, str], root: Path, tmp: Path
+) -> list[Module]:
+    """Run a job to its end under the wrapper; the modules it imported."""
+    out = tmp / f"job-{job.name}"
+    out.mkdir()
+    argv = [args.python, "-c", _WRAPPER, str(out / "modules"), job.module]
+    argv += [",".join(args.allow), ",".join(args.exclude), *job.args]
+    process = Service(argv, env, root, out)
+    try:
+        status = process.process.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.stop(STOP_TIMEOUT)
+        raise ocilib.OciError(
+            f"job {job.name} did not end within {START_TIMEOUT:.0f} s"
+        ) from None
+    output = process.output()
+    process.stop(STOP_TIMEOUT)
+    if status != 0:
+        raise ocilib.OciError(f"job {job.name} exited with status {status}:\n{output}")
+    return read_wrapper_output(out / "modules", root)[2]
 
 
 def bare_interpreter_modules(python: str, env: dict[str, str]) -> set[str]:
@@ -448,7 +548,18 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--env", action="append", default=[], help="KEY=VALUE of the image"
     )
-    parser.add_argument("--request", action="append", default=[], help='"METHOD /PATH"')
+    parser.add_argument(
+        "--request",
+        action="append",
+        default=[],
+        help='"METHOD /PATH", or "METHOD /PATH<TAB>CONTENT-TYPE<TAB>BODY"',
+    )
+    parser.add_argument(
+        "--volume", action="append", default=[], help="a writable directory, e.g. /data"
+    )
+    parser.add_argument(
+        "--job", action="append", default=[], help='"NAME=MODULE ARG...", run first'
+    )
     parser.add_argument(
         "--allow", action="append", default=[], help="module imported after serving"
     )

@@ -621,3 +621,105 @@ def test_probe_rejects_modules_from_elsewhere() -> None:
         py_slim_probe.ocilib.OciError, match="neither the standard library"
     ):
         py_slim_probe.classify(line, "/usr/lib/python3.13", "/tmp/root")
+
+
+# A service with a volume, a job run before it (a migration) and a request body.
+STATEFUL_SERVICE = """\
+import os, signal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(os.environ["STATE"]) as f:
+            state = f.read()
+        ok = (
+            state == "migrated ['--fast']"
+            and body == b'{"x": 1}'
+            and self.headers["Content-Type"] == "application/json"
+        )
+        self.send_response(201 if ok else 500)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+signal.signal(signal.SIGTERM, lambda *_: exit(0))
+HTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+JOB = """\
+import os, sys
+import colorsys  # noqa: F401 - only the job imports it
+if "--fail" in sys.argv:
+    sys.exit(3)
+with open(os.environ["STATE"], "w") as f:
+    f.write(f"migrated {sys.argv[1:]}")
+"""
+
+
+@pytest.fixture
+def stateful_layer(tmp_path: Path) -> Path:
+    entries = {
+        "app": None,
+        "app/svc": None,
+        "app/svc/__init__.py": b"",
+        "app/svc/__main__.py": STATEFUL_SERVICE.encode(),
+        "app/svc/migrate.py": JOB.encode(),
+    }
+    return make_tar(tmp_path / "stateful.tar", entries)
+
+
+def test_a_job_runs_first_on_the_volume_and_its_imports_are_kept(
+    tmp_path: Path, stateful_layer: Path
+) -> None:
+    run_probe(
+        tmp_path,
+        stateful_layer,
+        "--volume",
+        "/data",
+        "--env",
+        "STATE=/data/state",
+        "--job",
+        "migrate=svc.migrate --fast",
+        "--request",
+        'POST /notes\tapplication/json\t{"x": 1}',
+    )
+    header, modules = read_probe(tmp_path)
+    # The service answered 201: the job wrote the volume, the body arrived.
+    assert "# request POST /notes -> 201" in header
+    assert modules["colorsys"] == ("source", "colorsys.py", "job:migrate")
+    assert modules["http.server"][2] == "serving"
+
+
+def test_a_failing_job_fails_the_probe(tmp_path: Path, stateful_layer: Path) -> None:
+    result = run_probe(
+        tmp_path,
+        stateful_layer,
+        "--volume",
+        "/data",
+        "--env",
+        "STATE=/data/state",
+        "--job",
+        "migrate=svc.migrate --fail",
+        ok=False,
+    )
+    assert "job migrate exited with status 3" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--job", "svc.migrate", "expected NAME=MODULE ARG..."),
+        ("--job", "migrate=not-a-module", "expected NAME=MODULE ARG..."),
+        ("--volume", "data", "expected an absolute path"),
+        ("--request", "POST /\tapplication/json", "a body needs METHOD /PATH<TAB>"),
+    ],
+)
+def test_bad_jobs_volumes_and_bodies_are_named(
+    tmp_path: Path, stateful_layer: Path, option: str, value: str, message: str
+) -> None:
+    result = run_probe(tmp_path, stateful_layer, option, value, ok=False)
+    assert message in result.stderr, result.stderr
