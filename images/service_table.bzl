@@ -5,6 +5,8 @@
     VARIANTS                                           the images of every service
     service_image_names(services)                      every image, checked for clashes
     image_list(name, services)                         the list the release reads (JSON)
+    service_facts(entry)                               what a test or tool runs it with
+    service_facts_file(name, services)                 those of every entry (JSON)
 
 Loaded by images/ (the images, //images:push, the list) and by tests/structure
 and tests/smoke (their tests), so it loads nothing itself: no package that
@@ -182,6 +184,47 @@ def service(name, library, module, port, labels, requests, routes, stamp_labels 
         # What `python -m` runs in the images, and what it is told.
         run_module = "wsgi_service" if app else module,
         run_env = {"WSGI_APP": app} if app else {},
+    )
+
+def service_facts(entry):
+    """What a test or a tool needs to run an entry's images, as JSON-able data.
+
+    Its module, app, port, routes and requests, and what a deployment gives
+    it: deploy_env (a Secret's values, test values here), volumes (mounted
+    writable) and jobs (run to their end first, e.g. a migration).
+
+    Args:
+        entry: one entry of the table (service()).
+    Returns:
+        A dict, the same for the same entry.
+    """
+    return {
+        "app": entry.app,
+        "deploy_env": entry.deploy_env,
+        "jobs": entry.jobs,
+        "module": entry.module,
+        "port": entry.port,
+        "requests": entry.requests,
+        "routes": entry.routes,
+        "volumes": entry.volumes,
+    }
+
+def service_facts_file(name, services, **kwargs):
+    """NAME.json: {service name: service_facts(entry)} for every entry of the table.
+
+    Args:
+        name: target name; the file is NAME.json.
+        services: the table (services.bzl's SERVICES).
+        **kwargs: passed to write_file (visibility, ...).
+    """
+    write_file(
+        name = name,
+        out = name + ".json",
+        content = [json.encode_indent(
+            {entry.name: service_facts(entry) for entry in services},
+            indent = "  ",
+        ), ""],
+        **kwargs
     )
 
 def service_image_names(services):

@@ -1,7 +1,7 @@
 """smoke_tests: the HTTP smoke tests of every image of one service of the table, once per platform."""
 
 load("@bazel_skylib//rules:write_file.bzl", "write_file")
-load("//images:service_table.bzl", "VARIANTS")
+load("//images:service_table.bzl", "VARIANTS", "service_facts")
 load("//platforms:platforms.bzl", "PLATFORMS")
 load("//tools/pytest:defs.bzl", "pytest_test")
 
@@ -29,19 +29,7 @@ def smoke_tests(service):
     write_file(
         name = facts,
         out = facts + ".json",
-        content = [json.encode_indent(
-            {
-                "app": service.app,
-                "deploy_env": service.deploy_env,
-                "jobs": service.jobs,
-                "module": service.module,
-                "port": service.port,
-                "requests": service.requests,
-                "routes": service.routes,
-                "volumes": service.volumes,
-            },
-            indent = "  ",
-        ), ""],
+        content = [json.encode_indent(service_facts(service), indent = "  "), ""],
     )
     own = native.glob([service.name + "_smoke_test.py"], allow_empty = True)
     for variant in VARIANTS:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from container import Container, read_image_config, unpack
+from container import Container, deployed, read_image_config, unpack
 from image_platforms import ref
 from skips import emulation_or_skip
 
@@ -150,8 +150,6 @@ def service() -> Iterator[Service]:
     image_ref = ref(PLATFORM)
     image = read_image_config(layout.resolve(), image_ref)
     env = {
-        # What a deployment gives it (a Secret's values, for tests).
-        **SERVICE["deploy_env"],
         # Its own network namespace: listening everywhere reaches only it.
         "HOST": "0.0.0.0",
         "PORT": str(PORT),
@@ -159,13 +157,20 @@ def service() -> Iterator[Service]:
     }
     work = Path(tempfile.mkdtemp(prefix="smoke-", dir=os.environ.get("TEST_TMPDIR")))
     try:
-        volumes = make_volumes(work / "volumes")
         with emulation_or_skip(image["architecture"]):
             bundle = unpack(layout, image_ref, work / "bundle")
-            run_jobs(bundle, image, env, volumes)
-            with Container(
-                bundle, env=env, name=f"smoke-{PLATFORM}", volumes=volumes
-            ) as container:
+            # The entry's deploy_env, volumes and jobs (its migration, run first).
+            with (
+                deployed(
+                    bundle, SERVICE, work / "volumes", READY_TIMEOUT, env
+                ) as deployment,
+                Container(
+                    bundle,
+                    env=deployment.env,
+                    name=f"smoke-{PLATFORM}",
+                    volumes=deployment.volumes,
+                ) as container,
+            ):
                 container.start()
                 container.wait_http(
                     "/readyz", timeout=READY_TIMEOUT, request_timeout=REQUEST_TIMEOUT
@@ -173,35 +178,6 @@ def service() -> Iterator[Service]:
                 yield Service(container, image)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def make_volumes(where: Path) -> dict[str, Path]:
-    """A fresh directory for each volume of the entry, owned by the image's user."""
-    volumes = {}
-    for number, volume in enumerate(SERVICE["volumes"]):
-        host = where / str(number)
-        host.mkdir(parents=True, mode=0o700)
-        os.chown(host, NONROOT, NONROOT)
-        volumes[volume] = host
-    return volumes
-
-
-def run_jobs(
-    bundle: Path, image: dict[str, Any], env: dict[str, str], volumes: dict[str, Path]
-) -> None:
-    """Each job of the entry to its end, hardened like the service, on its volumes."""
-    python = image["config"]["Entrypoint"][0]
-    for name, argv in SERVICE["jobs"].items():
-        with Container(
-            bundle,
-            argv=[python, "-m", *argv],
-            env=env,
-            remove_bundle=False,
-            name=f"job-{name}-{PLATFORM}",
-            volumes=volumes,
-        ) as job:
-            result = job.run(READY_TIMEOUT)
-        assert result.returncode == 0, f"job {name} ({argv}): {result}"
 
 
 def json_reply(service: Service, reply: Reply, status: int) -> Any:

@@ -58,6 +58,8 @@ IMAGES = {
     "hello_slim_zstd": "tools/bench/hello_slim_zstd",
     "shelf_zstd": "tools/bench/shelf_zstd",
     "shelf_slim_zstd": "tools/bench/shelf_slim_zstd",
+    "notes_zstd": "tools/bench/notes_zstd",
+    "notes_slim_zstd": "tools/bench/notes_slim_zstd",
     # The second service: compiled dependencies (pydantic-core, orjson).
     "items": "images/items",
     "items_debug": "images/items_debug",
@@ -65,9 +67,19 @@ IMAGES = {
     # A Flask app, as a team brings it, inside the library (services/shelf).
     "shelf": "images/shelf",
     "shelf_slim": "images/shelf_slim",
+    # A Django project, with its database on a volume (services/notes).
+    "notes": "images/notes",
+    "notes_slim": "images/notes_slim",
 }
 # Measured as tar+gzip and as tar+zstd (compression_formats.py).
-COMPRESSION_VARIANTS = ("hello", "hello_slim", "shelf", "shelf_slim")
+COMPRESSION_VARIANTS = (
+    "hello",
+    "hello_slim",
+    "shelf",
+    "shelf_slim",
+    "notes",
+    "notes_slim",
+)
 SIZE_VARIANTS = (
     "hello",
     "hello_debug",
@@ -78,6 +90,8 @@ SIZE_VARIANTS = (
     "items_slim",
     "shelf",
     "shelf_slim",
+    "notes",
+    "notes_slim",
 )
 COLD_START_VARIANTS = (
     floor.FLOOR,
@@ -91,10 +105,20 @@ COLD_START_VARIANTS = (
     "items_slim",
     "shelf",
     "shelf_slim",
+    "notes",
+    "notes_slim",
 )
-LOAD_VARIANTS = ("hello", "hello_slim", "items", "shelf", "shelf_slim")
+LOAD_VARIANTS = (
+    "hello",
+    "hello_slim",
+    "items",
+    "shelf",
+    "shelf_slim",
+    "notes",
+    "notes_slim",
+)
 # Their files by Debian package, linux/amd64 (slim_contents.py).
-SLIM_VARIANTS = ("hello_slim", "items_slim", "shelf_slim")
+SLIM_VARIANTS = ("hello_slim", "items_slim", "shelf_slim", "notes_slim")
 # Image -> the image of hello it is compared with for shared layers.
 SHARED_WITH_HELLO = {
     "items": "hello",
@@ -102,6 +126,8 @@ SHARED_WITH_HELLO = {
     "items_slim": "hello_slim",
     "shelf": "hello",
     "shelf_slim": "hello_slim",
+    "notes": "hello",
+    "notes_slim": "hello_slim",
 }
 ARCHES = list(ARCHITECTURES)
 REQUIRED_TOOLS = ("runc", "umoci", "wrk", "nsenter", "ip", "skopeo", "docker-registry")

@@ -209,8 +209,8 @@ def test_start_up_imports(results: dict[str, Any]) -> None:
 def test_load_and_memory(results: dict[str, Any]) -> None:
     targets = results["load"]["targets"]
     hosts = {load.baseline_of(name) for name in bench.LOAD_VARIANTS}
-    assert set(targets) == {"host", "shelf_host", *bench.LOAD_VARIANTS}
-    assert hosts == {"host", "shelf_host"}, hosts
+    assert set(targets) == {"host", "shelf_host", "notes_host", *bench.LOAD_VARIANTS}
+    assert hosts == {"host", "shelf_host", "notes_host"}, hosts
     rounds = results["plan"]["load_rounds"]
     for name, target in targets.items():
         for key in ("requests_per_second", "latency_p50_ms", "latency_p99_ms"):
@@ -222,8 +222,10 @@ def test_load_and_memory(results: dict[str, Any]) -> None:
     for host in hosts:
         assert targets[host]["baseline"] == host
         assert targets[host]["ratio_to_host"]["requests_per_second"] == 1.0
-    # Each image against its own app on the host: shelf against Flask alone.
+    # Each image against its own app on the host: shelf against Flask alone,
+    # notes against Django alone (its database migrated on the host first).
     assert targets["shelf"]["baseline"] == "shelf_host"
+    assert targets["notes_slim"]["baseline"] == "notes_host"
     assert targets["hello"]["baseline"] == "host"
     shelf, alone = targets["shelf"], targets["shelf_host"]
     assert shelf["ratio_to_host"]["requests_per_second"] == (

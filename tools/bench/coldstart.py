@@ -6,11 +6,15 @@ network namespace) of that bundle, and the runs go round the images in turn.
 The clock starts just before runc is started and stops when /readyz first
 answers 200, polled every 5 ms from inside the container's network
 namespace. arm64 images run under qemu-user (binfmt_misc), registered for the
-duration and removed after.
+duration and removed after. An image whose service needs a deployment (notes:
+its deploy_env, a volume, the migrate job) gets it once per bundle, before
+the runs (container.deployed): the clock times the Deployment's start, not
+the Job's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +23,15 @@ from typing import Any
 from container import (
     Container,
     ContainerError,
+    Deployment,
     EmulationUnavailable,
+    deployed,
     emulation_for,
     unpack,
 )
 from image_platforms import ref
 from nested_bazel import remove_tree
+from services import facts_of
 from stats import summary
 
 __all__ = ["ContainerError", "EmulationUnavailable", "measure"]
@@ -56,8 +63,14 @@ def start_to_200(container: Container, timeout: float) -> float:
         time.sleep(POLL_SECONDS)
 
 
-def _run_once(bundle: Path, arch: str) -> float:
-    with Container(bundle, env=ENV, remove_bundle=False, name="bench") as container:
+def _run_once(bundle: Path, arch: str, deployment: Deployment) -> float:
+    with Container(
+        bundle,
+        env=deployment.env,
+        remove_bundle=False,
+        name="bench",
+        volumes=deployment.volumes,
+    ) as container:
         return start_to_200(container, TIMEOUT[arch]) * 1000
 
 
@@ -69,18 +82,29 @@ def measure_arch(
     turn, so that a change in the machine's load while they are measured
     touches them all alike and the ratios of one run stay comparable."""
     bundles = {name: work / f"{layout.name}-{arch}" for name, layout in layouts.items()}
-    with emulation_for(arch):
+    with emulation_for(arch), contextlib.ExitStack() as deployments:
         try:
+            ready: dict[str, Deployment] = {}
             for name, layout in layouts.items():
-                unpack(layout, ref(arch), bundles[name])
-            for bundle in bundles.values():
+                bundle = unpack(layout, ref(arch), bundles[name])
+                ready[name] = deployments.enter_context(
+                    deployed(
+                        bundle,
+                        facts_of(name),
+                        work / f"volumes-{bundle.name}",
+                        TIMEOUT[arch],
+                        ENV,
+                    )
+                )
+            for name, deployment in ready.items():
                 for _ in range(warmups):
-                    _run_once(bundle, arch)
+                    _run_once(bundles[name], arch, deployment)
             times: dict[str, list[float]] = {name: [] for name in layouts}
             for _ in range(runs):
-                for name, bundle in bundles.items():
-                    times[name].append(_run_once(bundle, arch))
+                for name, deployment in ready.items():
+                    times[name].append(_run_once(bundles[name], arch, deployment))
         finally:
+            deployments.close()
             for bundle in bundles.values():
                 remove_tree(bundle)
     return times

@@ -6,7 +6,9 @@ tool's runfiles (the same sources and waitress) on 127.0.0.1: `host` is
 `python -m hello` (our library around hello); `shelf_host` is the Flask app
 alone under plain `waitress-serve --call shelf:create_app` (no library, no
 container), what a team serves today, so that shelf's ratio is what the image
-and the library around the app cost. Each container is a hardened
+and the library around the app cost; `notes_host` the same for the Django
+project (`waitress-serve notes.wsgi:application`, its database migrated
+first, on the host). Each container is a hardened
 runc container with its own network namespace; wrk runs inside that namespace
 (nsenter --net), so both are measured over loopback. Services are started once;
 wrk runs are interleaved round by round (host, then each image), after one
@@ -32,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from container import Container, ContainerError, unpack
+from container import Container, ContainerError, deployed, unpack
 from image_platforms import ref
 from nested_bazel import remove_tree
+from services import facts_of, facts_of_service, service_of
 from stats import summary
 
 # Load runs natively, on the amd64 image.
@@ -42,21 +45,48 @@ REF = ref("amd64")
 PATH = "/"
 # Images loaded on another path, and the requests that make it answer 200
 # first: items answers GET /items/1 (its model and orjson) once it is created;
-# shelf's / renders its Jinja template.
+# shelf's / renders its Jinja template; notes' / reads the note from SQLite
+# and renders its Django template.
 PATHS = {"items": "/items/1"}
 SEEDS = {
-    "items": [("POST", "/items", b'{"name": "bench", "price": "1.00", "tags": ["a"]}')]
+    "items": [("POST", "/items", b'{"name": "bench", "price": "1.00", "tags": ["a"]}')],
+    "notes": [("POST", "/api/notes", b'{"text": "bench"}')],
 }
-# What each host baseline runs (after sys.executable) and where it is ready.
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host baseline: what it runs after sys.executable, where it is ready,
+    and the table's service whose deployment it gets (deploy_env, its jobs
+    run first on the host; `env` places its volumes' files under the work
+    directory, {work})."""
+
+    argv: tuple[str, ...]
+    ready_path: str
+    service: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+
+
 HOSTS = {
-    "host": (["-m", "hello"], "/readyz"),
-    "shelf_host": (
-        ["-m", "waitress", "--listen=127.0.0.1:{port}", "--call", "shelf:create_app"],
+    "host": Host(("-m", "hello"), "/readyz"),
+    "shelf_host": Host(
+        ("-m", "waitress", "--listen=127.0.0.1:{port}", "--call", "shelf:create_app"),
         "/",
+    ),
+    "notes_host": Host(
+        ("-m", "waitress", "--listen=127.0.0.1:{port}", "notes.wsgi:application"),
+        "/",
+        service="notes",
+        env=(("NOTES_DATABASE", "{work}/notes_host.sqlite3"),),
     ),
 }
 # Image -> the host target its ratios are taken against.
-BASELINES = {"shelf": "shelf_host", "shelf_slim": "shelf_host"}
+BASELINES = {
+    "shelf": "shelf_host",
+    "shelf_slim": "shelf_host",
+    "notes": "notes_host",
+    "notes_slim": "notes_host",
+}
 DEFAULT_BASELINE = "host"
 CONTAINER_PORT = 8080
 READY_TIMEOUT = 30.0
@@ -165,9 +195,12 @@ def baseline_of(image: str) -> str:
 @contextlib.contextmanager
 def host_service(work: Path, name: str = DEFAULT_BASELINE) -> Iterator[Target]:
     """A host baseline (HOSTS) on a free 127.0.0.1 port, stopped on exit."""
-    arguments, ready_path = HOSTS[name]
+    host = HOSTS[name]
     port = free_port()
+    facts = facts_of_service(host.service) if host.service else {}
     env = {
+        **facts.get("deploy_env", {}),
+        **{key: value.format(work=work) for key, value in host.env},
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -177,9 +210,25 @@ def host_service(work: Path, name: str = DEFAULT_BASELINE) -> Iterator[Target]:
         "LANG": "C.UTF-8",
     }
     log = work / f"{name}-service.log"
+    for job, argv in facts.get("jobs", {}).items():
+        done = subprocess.run(
+            [sys.executable, "-m", *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            cwd=work,
+            timeout=READY_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(
+                f"the host service {name}'s job {job} exited {done.returncode}:"
+                f"\n{(done.stdout + done.stderr)[-2000:]}"
+            )
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, *(a.format(port=port) for a in arguments)],
+            [sys.executable, *(a.format(port=port) for a in host.argv)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -196,7 +245,7 @@ def host_service(work: Path, name: str = DEFAULT_BASELINE) -> Iterator[Target]:
                 )
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", ready_path)
+                connection.request("GET", host.ready_path)
                 if connection.getresponse().status == 200:
                     connection.close()
                     break
@@ -210,7 +259,13 @@ def host_service(work: Path, name: str = DEFAULT_BASELINE) -> Iterator[Target]:
                 )
             time.sleep(0.05)
         image = next((i for i, b in BASELINES.items() if b == name), "hello")
-        url = f"http://127.0.0.1:{port}{PATHS.get(image, PATH)}"
+        for method, path, body in SEEDS.get(_service(image), []):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request(method, path, body, {"Content-Type": "application/json"})
+            reply = connection.getresponse()
+            _check_seed(name, method, path, reply.status, reply.read())
+            connection.close()
+        url = f"http://127.0.0.1:{port}{PATHS.get(_service(image), PATH)}"
         yield Target(name, process.pid, [], url, platform.python_version())
     finally:
         if process.poll() is None:
@@ -229,20 +284,27 @@ def container_service(name: str, layout: Path, work: Path) -> Iterator[Target]:
     unpack(layout, REF, bundle)
     try:
         env = {"HOST": "0.0.0.0", "PORT": str(CONTAINER_PORT)}
-        with Container(bundle, env=env, name=f"bench-{name}") as container:
+        with (
+            deployed(
+                bundle, facts_of(name), work / f"volumes-{name}", READY_TIMEOUT, env
+            ) as deployment,
+            Container(
+                bundle,
+                env=deployment.env,
+                name=f"bench-{name}",
+                volumes=deployment.volumes,
+            ) as container,
+        ):
             container.start()
             container.wait_http("/readyz", timeout=READY_TIMEOUT)
-            for method, path, body in SEEDS.get(name, []):
+            for method, path, body in SEEDS.get(_service(name), []):
                 status, _, answer = container.exec_http(
                     path,
                     method=method,
                     headers={"Content-Type": "application/json"},
                     body=body,
                 )
-                if status >= 300:
-                    raise BenchError(
-                        f"{name}: {method} {path} answered {status}: {answer!r}"
-                    )
+                _check_seed(name, method, path, status, answer)
             pid = container.pid
             version = container.exec(
                 [container.image.entrypoint[0], "-c", _PYTHON_VERSION], timeout=30
@@ -254,11 +316,21 @@ def container_service(name: str, layout: Path, work: Path) -> Iterator[Target]:
                 name,
                 pid,
                 [nsenter, f"--net=/proc/{pid}/ns/net", "--"],
-                f"http://127.0.0.1:{CONTAINER_PORT}{PATHS.get(name, PATH)}",
+                f"http://127.0.0.1:{CONTAINER_PORT}{PATHS.get(_service(name), PATH)}",
                 version.stdout.strip() or "unknown",
             )
     finally:
         remove_tree(bundle)
+
+
+def _service(image: str) -> str:
+    """The table's service of an image (PATHS and SEEDS are by service)."""
+    return service_of(image) or image
+
+
+def _check_seed(name: str, method: str, path: str, status: int, answer: bytes) -> None:
+    if status >= 300:
+        raise BenchError(f"{name}: {method} {path} answered {status}: {answer[:500]!r}")
 
 
 def measure(

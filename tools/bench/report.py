@@ -203,7 +203,7 @@ def markdown(results: dict[str, Any]) -> str:
                     f" {_mb(layer['uncompressed_bytes'])} |"
                 )
     add(
-        "\nLayers each items image shares with hello's (same digest: stored and pulled once):\n"
+        "\nLayers each image shares with hello's (same digest: stored and pulled once):\n"
     )
     add("| image | platform | with | shared layers | shared compressed MB |")
     add("| --- | --- | --- | ---: | ---: |")

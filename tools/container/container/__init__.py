@@ -22,6 +22,7 @@ One module per concern:
     bundle.py     umoci unpack of one platform's image, and its OCI config
     spec.py       the runtime configuration (config.json): pure functions
     runc.py       Container (the runc lifecycle, HTTP, logs) and run_once
+    deployment.py what a deployment gives an image first: env, volumes, jobs
     netns.py      the container's network namespace, and connections into it
     emulation.py  arm64 under qemu-user (binfmt_misc)
     errors.py     ContainerError, EmulationUnavailable (callers decide: a test skips)
@@ -39,11 +40,13 @@ from container.emulation import (
     parse_entry,
     read_rule,
 )
+from container.deployment import Deployment, deployed
 from container.errors import ContainerError, EmulationUnavailable
 from container.runc import Container, run_once
 from container.spec import (
     DEFAULT_PATH,
     bundle_spec,
+    bundle_user,
     home_directory,
     process_env,
     resolve_user,
@@ -57,10 +60,13 @@ __all__ = [
     "BinfmtRule",
     "Container",
     "ContainerError",
+    "Deployment",
     "EmulationUnavailable",
     "ImageConfig",
     "arm64_emulation",
     "bundle_spec",
+    "bundle_user",
+    "deployed",
     "emulation_for",
     "home_directory",
     "host_architecture",

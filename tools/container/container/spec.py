@@ -228,6 +228,16 @@ def bundle_spec(
     )
 
 
+def bundle_user(bundle: Path) -> tuple[int, int]:
+    """The uid and gid an unpacked bundle's image runs as (its User, its /etc/passwd)."""
+    rootfs = Path(bundle).resolve() / "rootfs"
+    return resolve_user(
+        ImageConfig.of_bundle(bundle).user,
+        _read_text(rootfs / "etc/passwd"),
+        _read_text(rootfs / "etc/group"),
+    )
+
+
 def _read_text(path: Path) -> str:
     # Never follow the image's symlinks out of its root: read only plain files.
     if path.is_symlink() or not path.is_file():
