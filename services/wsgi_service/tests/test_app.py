@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sample_service.app import create_app
 from service_testing import Harness, call, make_environ, make_harness
 from wsgi_service import buildinfo
-from wsgi_service.accesslog import Logger, format_time
+from wsgi_service.accesslog import BATCH_SECONDS, Logger, format_time
 from wsgi_service.buildinfo import BuildInfo, BuildInfoError, load_build_info
 from wsgi_service.metrics import CONTENT_TYPE, Metrics
 
@@ -419,6 +419,31 @@ def test_background_logger_writes_from_its_own_thread() -> None:
     sync = _WritersStream()
     Logger(sync, "info", "json").info("now")
     assert sync.writers == [threading.current_thread().name]
+
+
+def test_background_logger_writes_a_burst_in_few_writes() -> None:
+    # The writer waits BATCH_SECONDS for more lines once one is queued, so
+    # that under load one write (and one turn at the interpreter lock)
+    # carries many requests' lines, not one each.
+    # The lines come apart, as requests do: each sleep lets the writer run.
+    stream = _WritersStream()
+    log = Logger(stream, "info", "json", background=True)
+    try:
+        started = time.monotonic()
+        for n in range(50):
+            log.info("burst", n=n)
+            time.sleep(0.0001)
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        numbers = [json.loads(line)["n"] for line in stream.getvalue().splitlines()]
+        assert numbers == list(range(50))
+        # One write per BATCH_SECONDS at most while they came, and the last.
+        most = int(elapsed / BATCH_SECONDS) + 2
+        assert 1 <= len(stream.writers) <= most, (len(stream.writers), elapsed)
+    finally:
+        log.close()
 
 
 def test_format_time() -> None:

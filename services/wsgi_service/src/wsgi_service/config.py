@@ -220,12 +220,14 @@ class ServerConfig(Settings):
     # How long a thread may hold the interpreter lock while another waits for
     # it (sys.setswitchinterval). Every system call of a request thread (its
     # response's send, the wake-up of the loop) gives the lock up, and taking
-    # it back waits for the busy loop thread to yield, up to this long: with
-    # CPython's 5,000 us default, 32 concurrent clients got under 200
-    # requests/s from hello; with 20 us (and the log written by a thread of
-    # its own, accesslog.py) over 2,000 (docs/OPTIMIZATION.md, section 7).
-    # Shorter means more switches between threads that compute.
-    switch_interval_us: int = setting("SWITCH_INTERVAL_US", 20, integer(10, 100_000))
+    # it back waits for the busy loop thread to yield, up to this long; but
+    # each switch between threads that compute (a Flask or Django request)
+    # costs too. 1,000 us: with 32 clients, Flask and Django apps answered
+    # 1.4-1.8 times as many requests as at the 20 us of before, hello as many
+    # (docs/OPTIMIZATION.md, section 7).
+    switch_interval_us: int = setting(
+        "SWITCH_INTERVAL_US", 1000, integer(10, 100_000)
+    )
     log_level: str = setting("LOG_LEVEL", "info", choice(*LOG_LEVELS))
     log_format: str = setting("LOG_FORMAT", "json", choice(*LOG_FORMATS))
     shutdown_grace_seconds: float = setting(
