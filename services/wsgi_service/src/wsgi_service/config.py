@@ -225,9 +225,7 @@ class ServerConfig(Settings):
     # costs too. 1,000 us: with 32 clients, Flask and Django apps answered
     # 1.4-1.8 times as many requests as at the 20 us of before, hello as many
     # (docs/OPTIMIZATION.md, section 7).
-    switch_interval_us: int = setting(
-        "SWITCH_INTERVAL_US", 1000, integer(10, 100_000)
-    )
+    switch_interval_us: int = setting("SWITCH_INTERVAL_US", 1000, integer(10, 100_000))
     log_level: str = setting("LOG_LEVEL", "info", choice(*LOG_LEVELS))
     log_format: str = setting("LOG_FORMAT", "json", choice(*LOG_FORMATS))
     shutdown_grace_seconds: float = setting(
