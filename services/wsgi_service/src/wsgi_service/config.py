@@ -223,8 +223,8 @@ class ServerConfig(Settings):
     # it back waits for the busy loop thread to yield, up to this long; but
     # each switch between threads that compute (a Flask or Django request)
     # costs too. 1,000 us: with 32 clients, Flask and Django apps answered
-    # 1.4-1.8 times as many requests as at the 20 us of before, hello as many
-    # (docs/OPTIMIZATION.md, section 7).
+    # up to about twice as many requests as at the 20 us of before, hello as
+    # many (docs/OPTIMIZATION.md, section 7, has the measured table).
     switch_interval_us: int = setting("SWITCH_INTERVAL_US", 1000, integer(10, 100_000))
     log_level: str = setting("LOG_LEVEL", "info", choice(*LOG_LEVELS))
     log_format: str = setting("LOG_FORMAT", "json", choice(*LOG_FORMATS))
